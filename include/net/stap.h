@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * stap: the socket tap, a TCP upper layer protocol running BPF programs on
+ * every application message a socket sends or receives.
+ */
+#ifndef _NET_STAP_H
+#define _NET_STAP_H
+
+#include <linux/types.h>
+#include <net/inet_connection_sock.h>
+#include <net/strparser.h>
+#include <uapi/linux/stap.h>
+
+struct bpf_prog;
+
+/* Program slots, in the order of struct stap_params */
+enum stap_slot {
+	STAP_SLOT_SEND_PARSE,
+	STAP_SLOT_SEND_VERDICT,
+	STAP_SLOT_RECV_PARSE,
+	STAP_SLOT_RECV_VERDICT,
+	STAP_NUM_SLOTS,
+};
+
+/**
+ * struct stap_rx - receive side of a tapped socket
+ * @strp: frames the TCP byte stream into messages
+ * @queue: passed messages not yet read, charged to the socket
+ * @queued: payload bytes in @queue; written under the socket lock, read
+ *	locklessly by poll
+ * @charged: truesize of @queue, for the gate
+ * @rcvlowat: the application's SO_RCVLOWAT, counted in passed bytes; TCP's
+ *	own sk_rcvlowat stays 1 so that every arrival is framed
+ * @err: positive errno the application gets once @queue is empty;
+ *	sticky, read locklessly by poll
+ * @gated: @queue is full, new data stays in the TCP receive queue
+ * @pending: data arrived while the socket was owned by a process
+ * @wake: messages or an error were queued, readers are to be woken
+ */
+struct stap_rx {
+	struct strparser	strp;
+	struct sk_buff_head	queue;
+	unsigned int		queued;
+	unsigned int		charged;
+	int			rcvlowat;
+	int			err;
+	bool			gated;
+	bool			pending;
+	bool			wake;
+};
+
+/**
+ * struct stap_context - state of a socket with the stap ULP
+ * @sk_proto: TCP's proto of the socket, restored on close
+ * @sk_ops: the socket's proto_ops before stap, restored on close
+ * @saved_data_ready: the socket's sk_data_ready before stap
+ * @progs: programs by &enum stap_slot, NULL for an empty slot
+ * @attached: STAP_PARAMS was set (or inherited from the listener)
+ * @rx_on: the receive direction is tapped
+ * @tx_on: the send direction is tapped
+ * @stats: counters, written under the socket lock
+ * @rx: receive state, valid when @rx_on
+ * @rcu: frees the context after lockless readers (poll) are done
+ */
+struct stap_context {
+	struct proto		*sk_proto;
+	const struct proto_ops	*sk_ops;
+	void			(*saved_data_ready)(struct sock *sk);
+	struct bpf_prog		*progs[STAP_NUM_SLOTS];
+	bool			attached;
+	bool			rx_on;
+	bool			tx_on;
+	struct stap_stats	stats;
+	struct stap_rx		rx;
+	struct rcu_head		rcu;
+};
+
+static inline struct stap_context *stap_get_ctx(const struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+
+	/* Use RCU on icsk_ulp_data only for sock diag code,
+	 * TCP-ULP-stap code uses the pointer under the socket lock
+	 * or with a reference on the socket file.
+	 */
+	return (__force void *)icsk->icsk_ulp_data;
+}
+
+#endif /* _NET_STAP_H */

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * stap: the socket tap, a TCP upper layer protocol that runs BPF programs on
+ * every application message a socket sends or receives.
+ *
+ * Enable it with setsockopt(fd, SOL_TCP, TCP_ULP, "stap", 4), then attach
+ * programs with setsockopt(fd, SOL_STAP, STAP_PARAMS, &params, sizeof(params)).
+ * See Documentation/networking/stap.rst.
+ */
+#ifndef _UAPI_LINUX_STAP_H
+#define _UAPI_LINUX_STAP_H
+
+#include <linux/types.h>
+
+/* Socket option level; above every SOL_* value the kernel uses (287). */
+#define SOL_STAP		299
+
+/* Socket options at level SOL_STAP */
+#define STAP_PARAMS		1	/* set once, get: struct stap_params */
+#define STAP_STATS		2	/* get: struct stap_stats */
+
+/* Verdicts; a verdict program returning another value drops the message. */
+#define STAP_VERDICT_DROP	0	/* == SK_DROP: discard the message */
+#define STAP_VERDICT_PASS	1	/* == SK_PASS: deliver the message */
+#define STAP_VERDICT_DISCONNECT	2	/* discard and abort the connection */
+
+/* Program slot value: no program in this slot */
+#define STAP_NO_PROG		(-1)
+
+/**
+ * struct stap_params - programs of a tapped socket (STAP_PARAMS)
+ * @bpf_send_parse_fd: BPF_PROG_TYPE_SK_SKB parser for sent data, or -1
+ * @bpf_send_verdict_fd: BPF_PROG_TYPE_SK_SKB verdict for sent data, or -1
+ * @bpf_recv_parse_fd: BPF_PROG_TYPE_SK_SKB parser for received data, or -1
+ * @bpf_recv_verdict_fd: BPF_PROG_TYPE_SK_SKB verdict for received data, or -1
+ * @flags: must be 0
+ * @reserved: must be 0
+ * @send_parse_id: on get, BPF program id in that slot (0: none); ignored
+ *	on set
+ * @send_verdict_id: on get, program id (0: none); ignored on set
+ * @recv_parse_id: on get, program id (0: none); ignored on set
+ * @recv_verdict_id: on get, program id (0: none); ignored on set
+ *
+ * On set, a direction whose verdict fd is -1 is not tapped and its parser
+ * fd must be -1 too. A verdict with a parser fd of -1 treats every chunk
+ * as one message. On get, the fd fields read back as -1.
+ */
+struct stap_params {
+	__s32	bpf_send_parse_fd;
+	__s32	bpf_send_verdict_fd;
+	__s32	bpf_recv_parse_fd;
+	__s32	bpf_recv_verdict_fd;
+	__u32	flags;
+	__u32	reserved;
+	__u32	send_parse_id;
+	__u32	send_verdict_id;
+	__u32	recv_parse_id;
+	__u32	recv_verdict_id;
+};
+
+/* Size of the first published struct stap_params */
+#define STAP_PARAMS_SIZE_VER0	16
+
+/**
+ * struct stap_stats - counters of one tapped socket (STAP_STATS)
+ * @rx_pass_msgs: received messages passed to the application
+ * @rx_pass_bytes: bytes of those messages
+ * @rx_drop_msgs: received messages dropped (DROP or unknown verdict)
+ * @rx_drop_bytes: bytes of those messages
+ * @tx_pass_msgs: sent messages accepted and queued to TCP
+ * @tx_pass_bytes: bytes of those messages
+ * @tx_drop_msgs: sent messages dropped (DROP or unknown verdict)
+ * @tx_drop_bytes: bytes of those messages
+ * @disconnects: DISCONNECT verdicts (either direction)
+ * @parse_errors: parser errors, truncated and oversize messages
+ * @bad_verdicts: verdicts other than DROP, PASS and DISCONNECT
+ * @oversize_msgs: messages larger than the limit (also in @parse_errors)
+ */
+struct stap_stats {
+	__u64	rx_pass_msgs;
+	__u64	rx_pass_bytes;
+	__u64	rx_drop_msgs;
+	__u64	rx_drop_bytes;
+	__u64	tx_pass_msgs;
+	__u64	tx_pass_bytes;
+	__u64	tx_drop_msgs;
+	__u64	tx_drop_bytes;
+	__u64	disconnects;
+	__u64	parse_errors;
+	__u64	bad_verdicts;
+	__u64	oversize_msgs;
+};
+
+/* Attributes of INET_ULP_INFO_STAP in the tcp_ulp_ops.get_info nest */
+enum {
+	STAP_INFO_UNSPEC,
+	STAP_INFO_RX,		/* u8: receive direction tapped */
+	STAP_INFO_TX,		/* u8: send direction tapped */
+	STAP_INFO_RX_PASS_MSGS,	/* u64 */
+	STAP_INFO_RX_DROP_MSGS,	/* u64 */
+	STAP_INFO_TX_PASS_MSGS,	/* u64 */
+	STAP_INFO_TX_DROP_MSGS,	/* u64 */
+	STAP_INFO_PAD,
+	__STAP_INFO_MAX,
+};
+#define STAP_INFO_MAX (__STAP_INFO_MAX - 1)
+
+#endif /* _UAPI_LINUX_STAP_H */

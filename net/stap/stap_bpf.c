@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stap: BPF program slots and running a program on one message.
+ */
+
+#include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/skbuff.h>
+
+#include "stap.h"
+
+static const int stap_slot_off[STAP_NUM_SLOTS] = {
+	[STAP_SLOT_SEND_PARSE]	 = offsetof(struct stap_params,
+					    bpf_send_parse_fd),
+	[STAP_SLOT_SEND_VERDICT] = offsetof(struct stap_params,
+					    bpf_send_verdict_fd),
+	[STAP_SLOT_RECV_PARSE]	 = offsetof(struct stap_params,
+					    bpf_recv_parse_fd),
+	[STAP_SLOT_RECV_VERDICT] = offsetof(struct stap_params,
+					    bpf_recv_verdict_fd),
+};
+
+static const int stap_slot_id_off[STAP_NUM_SLOTS] = {
+	[STAP_SLOT_SEND_PARSE]	 = offsetof(struct stap_params, send_parse_id),
+	[STAP_SLOT_SEND_VERDICT] = offsetof(struct stap_params,
+					    send_verdict_id),
+	[STAP_SLOT_RECV_PARSE]	 = offsetof(struct stap_params, recv_parse_id),
+	[STAP_SLOT_RECV_VERDICT] = offsetof(struct stap_params,
+					    recv_verdict_id),
+};
+
+static s32 stap_slot_fd(const struct stap_params *p, int slot)
+{
+	return *(const s32 *)((const u8 *)p + stap_slot_off[slot]);
+}
+
+/**
+ * stap_bpf_put_progs() - drop the references on a context's programs
+ * @ctx: context whose slots are emptied
+ */
+void stap_bpf_put_progs(struct stap_context *ctx)
+{
+	int i;
+
+	for (i = 0; i < STAP_NUM_SLOTS; i++) {
+		if (ctx->progs[i])
+			bpf_prog_put(ctx->progs[i]);
+		ctx->progs[i] = NULL;
+	}
+}
+
+/**
+ * stap_bpf_get_progs() - take the programs named by @p into @ctx
+ * @ctx: context with empty slots
+ * @p: parameters from user space, already validated
+ *
+ * Return: 0, -EBADF for an fd that is not a BPF program, -EINVAL for a
+ * program of another type than BPF_PROG_TYPE_SK_SKB. On error no slot is
+ * filled.
+ */
+int stap_bpf_get_progs(struct stap_context *ctx, const struct stap_params *p)
+{
+	struct bpf_prog *prog;
+	int i, fd;
+
+	for (i = 0; i < STAP_NUM_SLOTS; i++) {
+		fd = stap_slot_fd(p, i);
+		if (fd == STAP_NO_PROG)
+			continue;
+		if (fd < 0)
+			goto err_badf;
+		prog = bpf_prog_get_type(fd, BPF_PROG_TYPE_SK_SKB);
+		if (IS_ERR(prog)) {
+			stap_bpf_put_progs(ctx);
+			return PTR_ERR(prog);
+		}
+		ctx->progs[i] = prog;
+	}
+	return 0;
+
+err_badf:
+	stap_bpf_put_progs(ctx);
+	return -EBADF;
+}
+
+/**
+ * stap_bpf_dup_progs() - give @dst the programs of @src, with references
+ * @dst: context with empty slots
+ * @src: context whose programs are shared
+ *
+ * Callable from softirq (tcp_ulp_ops.clone).
+ */
+void stap_bpf_dup_progs(struct stap_context *dst,
+			const struct stap_context *src)
+{
+	int i;
+
+	for (i = 0; i < STAP_NUM_SLOTS; i++) {
+		dst->progs[i] = src->progs[i];
+		if (dst->progs[i])
+			bpf_prog_inc(dst->progs[i]);
+	}
+}
+
+/**
+ * stap_bpf_fill_ids() - report the ids of the attached programs
+ * @ctx: context
+ * @p: filled with -1 fds and the program ids (0 for an empty slot)
+ */
+void stap_bpf_fill_ids(const struct stap_context *ctx, struct stap_params *p)
+{
+	u32 *id;
+	int i;
+
+	for (i = 0; i < STAP_NUM_SLOTS; i++) {
+		*(s32 *)((u8 *)p + stap_slot_off[i]) = STAP_NO_PROG;
+		id = (u32 *)((u8 *)p + stap_slot_id_off[i]);
+		*id = ctx->progs[i] ? ctx->progs[i]->aux->id : 0;
+	}
+}
+
+/**
+ * stap_bpf_run() - run an SK_SKB program on one message
+ * @prog: parser or verdict program
+ * @sk: the tapped socket, seen by the program as skb->sk
+ * @skb: the message, starting at its first byte
+ * @pkt_type: PACKET_HOST on receive, PACKET_OUTGOING on send, so one
+ *	program can serve both directions and tell them apart
+ *
+ * A verdict program that redirects (bpf_sk_redirect_map() and friends)
+ * gets its redirect ignored and its verdict reported as unknown.
+ *
+ * Return: the program's return value, or -1 after a redirect.
+ */
+int stap_bpf_run(struct bpf_prog *prog, struct sock *sk, struct sk_buff *skb,
+		 u8 pkt_type)
+{
+	int ret;
+
+	skb_dst_drop(skb);
+	stap_skb_redirect_clear(skb);
+	skb->pkt_type = pkt_type;
+	skb->sk = sk;
+	rcu_read_lock();
+	ret = bpf_prog_run_pin_on_cpu(prog, skb);
+	rcu_read_unlock();
+	skb->sk = NULL;
+	if (unlikely(stap_skb_redirected(skb))) {
+		stap_skb_redirect_clear(skb);
+		ret = -1;
+	}
+	return ret;
+}

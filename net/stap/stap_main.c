@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stap: the socket tap. TCP ULP registration, socket options, proto tables
+ * and the life cycle of a tapped socket.
+ */
+
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <net/inet_common.h>
+#include <net/tcp.h>
+
+#include "stap.h"
+
+MODULE_AUTHOR("The stap authors");
+MODULE_DESCRIPTION("stap: BPF verdicts on the messages of TCP sockets");
+MODULE_LICENSE("GPL");
+MODULE_ALIAS_TCP_ULP("stap");
+
+static struct proto *saved_tcpv6_prot;
+static DEFINE_MUTEX(tcpv6_prot_mutex);
+static struct proto *saved_tcpv4_prot;
+static DEFINE_MUTEX(tcpv4_prot_mutex);
+static struct proto stap_prots[STAP_NUM_PROTS][STAP_NUM_CONFIG];
+static struct proto_ops stap_proto_ops[STAP_NUM_PROTS][STAP_NUM_CONFIG];
+static struct workqueue_struct *stap_wq;
+
+static int stap_conf(const struct stap_context *ctx)
+{
+	return ctx->rx_on ? STAP_CONF_RX : STAP_CONF_BASE;
+}
+
+/**
+ * stap_update_sk_prot() - point the socket at the proto of its config
+ * @sk: socket, owned by the caller
+ * @ctx: its context
+ */
+void stap_update_sk_prot(struct sock *sk, struct stap_context *ctx)
+{
+	int ip_ver = sk->sk_family == AF_INET6 ? STAPV6 : STAPV4;
+
+	WRITE_ONCE(sk->sk_prot, &stap_prots[ip_ver][stap_conf(ctx)]);
+	if (sk->sk_socket)
+		WRITE_ONCE(sk->sk_socket->ops,
+			   &stap_proto_ops[ip_ver][stap_conf(ctx)]);
+}
+
+static struct stap_context *stap_ctx_create(struct sock *sk, gfp_t gfp)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct stap_context *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), gfp);
+	if (!ctx)
+		return NULL;
+	ctx->sk_proto = READ_ONCE(sk->sk_prot);
+	ctx->sk_ops = sk->sk_socket ? READ_ONCE(sk->sk_socket->ops) : NULL;
+	ctx->saved_data_ready = sk->sk_data_ready;
+	rcu_assign_pointer(icsk->icsk_ulp_data, ctx);
+	return ctx;
+}
+
+static void stap_ctx_free(struct stap_context *ctx)
+{
+	stap_bpf_put_progs(ctx);
+	kfree_rcu(ctx, rcu);
+}
+
+/* Detach @ctx from @sk and give the socket back its TCP proto and
+ * callbacks. Called with the socket owned, or on a socket being destroyed.
+ */
+static void stap_ctx_detach(struct sock *sk, struct stap_context *ctx)
+{
+	if (ctx->rx_on)
+		stap_rx_stop(sk, ctx);
+	write_lock_bh(&sk->sk_callback_lock);
+	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, NULL);
+	WRITE_ONCE(sk->sk_prot, ctx->sk_proto);
+	if (sk->sk_socket && ctx->sk_ops)
+		WRITE_ONCE(sk->sk_socket->ops, ctx->sk_ops);
+	if (ctx->rx_on)
+		sk->sk_data_ready = ctx->saved_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+struct stap_abort {
+	struct work_struct	work;
+	struct sock		*sk;
+};
+
+static void stap_abort_work(struct work_struct *work)
+{
+	struct stap_abort *ab = container_of(work, struct stap_abort, work);
+
+	tcp_abort(ab->sk, ECONNABORTED);
+	sock_put(ab->sk);
+	kfree(ab);
+}
+
+/**
+ * stap_disconnect() - abort the connection after a DISCONNECT verdict
+ * @sk: socket, locked by the caller (owned or bh-locked)
+ *
+ * tcp_abort() needs the socket unlocked, so it runs from stap's workqueue:
+ * the peer sees a reset and the application ECONNABORTED. The receive side
+ * has already stopped.
+ */
+void stap_disconnect(struct sock *sk)
+{
+	struct stap_abort *ab;
+
+	ab = kmalloc(sizeof(*ab), GFP_ATOMIC);
+	if (!ab) {
+		WRITE_ONCE(sk->sk_err, ECONNABORTED);
+		sk_error_report(sk);
+		return;
+	}
+	INIT_WORK(&ab->work, stap_abort_work);
+	sock_hold(sk);
+	ab->sk = sk;
+	queue_work(stap_wq, &ab->work);
+}
+
+/* Closing with passed data never read resets the connection, as TCP does
+ * with unread data in its receive queue.
+ */
+static void stap_close(struct sock *sk, long timeout)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+	struct proto *sk_proto = ctx->sk_proto;
+
+	lock_sock(sk);
+	if (stap_rx_has_unread(ctx) || ctx->rx.err == ECONNABORTED) {
+		sock_set_flag(sk, SOCK_LINGER);
+		sk->sk_lingertime = 0;
+	}
+	stap_ctx_detach(sk, ctx);
+	release_sock(sk);
+	stap_ctx_free(ctx);
+	sk_proto->close(sk, timeout);
+}
+
+/* connect(AF_UNSPEC) would reuse the socket under the tap's stale state;
+ * refused as kTLS does. close() gives TCP its own proto back first.
+ */
+static int stap_disconnect_proto(struct sock *sk, int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static int stap_check_params(const struct stap_params *p)
+{
+	if (p->flags || p->reserved || p->send_parse_id ||
+	    p->send_verdict_id || p->recv_parse_id || p->recv_verdict_id)
+		return -EINVAL;
+	if (p->bpf_send_verdict_fd == STAP_NO_PROG &&
+	    p->bpf_send_parse_fd != STAP_NO_PROG)
+		return -EINVAL;
+	if (p->bpf_recv_verdict_fd == STAP_NO_PROG &&
+	    p->bpf_recv_parse_fd != STAP_NO_PROG)
+		return -EINVAL;
+	if (p->bpf_send_verdict_fd == STAP_NO_PROG &&
+	    p->bpf_recv_verdict_fd == STAP_NO_PROG)
+		return -EINVAL;
+	/* The send direction is not implemented yet */
+	if (p->bpf_send_verdict_fd != STAP_NO_PROG)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/* Called with the socket owned. */
+static int __stap_attach(struct sock *sk, struct stap_context *ctx,
+			 const struct stap_params *p)
+{
+	int state = sk->sk_state;
+	int err;
+
+	if (ctx->attached)
+		return -EBUSY;
+	if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT &&
+	    state != TCP_LISTEN)
+		return -ENOTCONN;
+
+	err = stap_bpf_get_progs(ctx, p);
+	if (err)
+		return err;
+	if (ctx->progs[STAP_SLOT_RECV_VERDICT]) {
+		err = stap_rx_init(sk, ctx);
+		if (err)
+			goto err_put_progs;
+	}
+	ctx->attached = true;
+	ctx->rx_on = !!ctx->progs[STAP_SLOT_RECV_VERDICT];
+	stap_update_sk_prot(sk, ctx);
+	if (ctx->rx_on && state != TCP_LISTEN)
+		stap_rx_start(sk, ctx);
+	return 0;
+
+err_put_progs:
+	stap_bpf_put_progs(ctx);
+	return err;
+}
+
+static int do_stap_setsockopt_params(struct sock *sk, sockptr_t optval,
+				     unsigned int optlen)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+	struct stap_params p;
+	int err;
+
+	if (optlen < STAP_PARAMS_SIZE_VER0)
+		return -EINVAL;
+	err = copy_struct_from_sockptr(&p, sizeof(p), optval, optlen);
+	if (err)
+		return err;
+	err = stap_check_params(&p);
+	if (err)
+		return err;
+
+	lock_sock(sk);
+	err = __stap_attach(sk, ctx, &p);
+	release_sock(sk);
+	return err;
+}
+
+static int stap_setsockopt(struct sock *sk, int level, int optname,
+			   sockptr_t optval, unsigned int optlen)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	if (level != SOL_STAP)
+		return ctx->sk_proto->setsockopt(sk, level, optname, optval,
+						 optlen);
+	switch (optname) {
+	case STAP_PARAMS:
+		return do_stap_setsockopt_params(sk, optval, optlen);
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+/* Copy @size bytes of @val out, truncated to what the caller asked for. */
+static int stap_getsockopt_copy(const void *val, int size, int min_size,
+				char __user *optval, int __user *optlen)
+{
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < min_size)
+		return -EINVAL;
+	len = min(len, size);
+	if (copy_to_user(optval, val, len))
+		return -EFAULT;
+	if (put_user(len, optlen))
+		return -EFAULT;
+	return 0;
+}
+
+static int do_stap_getsockopt_params(struct sock *sk, char __user *optval,
+				     int __user *optlen)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+	struct stap_params p = {};
+
+	lock_sock(sk);
+	stap_bpf_fill_ids(ctx, &p);
+	release_sock(sk);
+	return stap_getsockopt_copy(&p, sizeof(p), STAP_PARAMS_SIZE_VER0,
+				    optval, optlen);
+}
+
+static int do_stap_getsockopt_stats(struct sock *sk, char __user *optval,
+				    int __user *optlen)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+	struct stap_stats st;
+
+	lock_sock(sk);
+	if (!ctx->attached) {
+		release_sock(sk);
+		return -ENODATA;
+	}
+	st = ctx->stats;
+	release_sock(sk);
+	return stap_getsockopt_copy(&st, sizeof(st), sizeof(__u64),
+				    optval, optlen);
+}
+
+static int stap_getsockopt(struct sock *sk, int level, int optname,
+			   char __user *optval, int __user *optlen)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	if (level != SOL_STAP) {
+		/* Zero-copy receive would read around the tap */
+		if (level == SOL_TCP && optname == TCP_ZEROCOPY_RECEIVE &&
+		    ctx->rx_on)
+			return -EOPNOTSUPP;
+		return ctx->sk_proto->getsockopt(sk, level, optname, optval,
+						 optlen);
+	}
+	switch (optname) {
+	case STAP_PARAMS:
+		return do_stap_getsockopt_params(sk, optval, optlen);
+	case STAP_STATS:
+		return do_stap_getsockopt_stats(sk, optval, optlen);
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+/* A child that could not get its own context is not handed out untapped. */
+static struct sock *stap_accept(STAP_ACCEPT_PARAMS)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+	struct sock *newsk;
+
+	newsk = ctx->sk_proto->accept(STAP_ACCEPT_ARGS);
+	if (!newsk || stap_get_ctx(newsk))
+		return newsk;
+	/* The child's proto is TCP's again (stap_clone()) */
+	newsk->sk_prot->close(newsk, 0);
+	stap_accept_set_err(-ENOMEM);
+	return NULL;
+}
+
+static void stap_build_protos(struct proto prot[STAP_NUM_CONFIG],
+			      const struct proto *base)
+{
+	prot[STAP_CONF_BASE] = *base;
+	prot[STAP_CONF_BASE].setsockopt	= stap_setsockopt;
+	prot[STAP_CONF_BASE].getsockopt	= stap_getsockopt;
+	prot[STAP_CONF_BASE].close	= stap_close;
+	prot[STAP_CONF_BASE].disconnect	= stap_disconnect_proto;
+	prot[STAP_CONF_BASE].accept	= stap_accept;
+
+	prot[STAP_CONF_RX] = prot[STAP_CONF_BASE];
+	prot[STAP_CONF_RX].recvmsg		= stap_rx_recvmsg;
+	prot[STAP_CONF_RX].sock_is_readable	= stap_rx_sock_is_readable;
+	prot[STAP_CONF_RX].ioctl		= stap_rx_ioctl;
+	prot[STAP_CONF_RX].release_cb		= stap_rx_release_cb;
+}
+
+static void stap_build_proto_ops(struct proto_ops ops[STAP_NUM_CONFIG],
+				 const struct proto_ops *base)
+{
+	ops[STAP_CONF_BASE] = *base;
+
+	ops[STAP_CONF_RX] = *base;
+	ops[STAP_CONF_RX].poll		= stap_rx_poll;
+	ops[STAP_CONF_RX].splice_read	= stap_rx_splice_read;
+	ops[STAP_CONF_RX].set_rcvlowat	= stap_rx_set_rcvlowat;
+	/* Nothing may read the TCP queue around the tap */
+	ops[STAP_CONF_RX].read_sock	= NULL;
+	ops[STAP_CONF_RX].read_skb	= NULL;
+}
+
+static void stap_build_proto(struct sock *sk)
+{
+	int ip_ver = sk->sk_family == AF_INET6 ? STAPV6 : STAPV4;
+	struct proto *prot = READ_ONCE(sk->sk_prot);
+
+	/* Build IPv6 stap whenever the address of tcpv6_prot changes */
+	if (ip_ver == STAPV6 &&
+	    unlikely(prot != smp_load_acquire(&saved_tcpv6_prot))) {
+		mutex_lock(&tcpv6_prot_mutex);
+		if (likely(prot != saved_tcpv6_prot)) {
+			stap_build_protos(stap_prots[STAPV6], prot);
+			stap_build_proto_ops(stap_proto_ops[STAPV6],
+					     sk->sk_socket->ops);
+			smp_store_release(&saved_tcpv6_prot, prot);
+		}
+		mutex_unlock(&tcpv6_prot_mutex);
+	}
+
+	if (ip_ver == STAPV4 &&
+	    unlikely(prot != smp_load_acquire(&saved_tcpv4_prot))) {
+		mutex_lock(&tcpv4_prot_mutex);
+		if (likely(prot != saved_tcpv4_prot)) {
+			stap_build_protos(stap_prots[STAPV4], prot);
+			stap_build_proto_ops(stap_proto_ops[STAPV4],
+					     sk->sk_socket->ops);
+			smp_store_release(&saved_tcpv4_prot, prot);
+		}
+		mutex_unlock(&tcpv4_prot_mutex);
+	}
+}
+
+/* Called with the socket owned, from setsockopt(TCP_ULP). */
+static int stap_init(struct sock *sk)
+{
+	struct stap_context *ctx;
+	int state = sk->sk_state;
+
+	if (!sk->sk_socket)
+		return -EINVAL;
+	if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT &&
+	    state != TCP_LISTEN)
+		return -ENOTCONN;
+
+	stap_build_proto(sk);
+	write_lock_bh(&sk->sk_callback_lock);
+	ctx = stap_ctx_create(sk, GFP_ATOMIC);
+	if (ctx)
+		stap_update_sk_prot(sk, ctx);
+	write_unlock_bh(&sk->sk_callback_lock);
+	return ctx ? 0 : -ENOMEM;
+}
+
+/* Called from tcp_ulp_ops.update (sockmap); stap sockets are not
+ * sockmap members, so only keep the saved proto current.
+ */
+static void stap_update(struct sock *sk, struct proto *p,
+			void (*write_space)(struct sock *sk))
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	if (likely(ctx)) {
+		ctx->sk_proto = p;
+	} else {
+		/* Pairs with lockless read in sk_clone_lock(). */
+		WRITE_ONCE(sk->sk_prot, p);
+		sk->sk_write_space = write_space;
+	}
+}
+
+/* Called from tcp_v4_destroy_sock(), possibly in softirq: a socket that
+ * never went through close(), such as a child never accepted.
+ */
+static void stap_release(struct sock *sk)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	if (!ctx)
+		return;
+	stap_ctx_detach(sk, ctx);
+	stap_ctx_free(ctx);
+}
+
+/* Called from softirq with the listener's context copied into @newsk. */
+static void stap_clone(const struct request_sock *req, struct sock *newsk,
+		       const gfp_t priority)
+{
+	struct stap_context *lctx = stap_get_ctx(newsk);
+	struct stap_context *ctx;
+
+	/* tcp_cleanup_ulp() puts a module reference for every socket with
+	 * icsk_ulp_ops, but inet_clone_ulp() takes none for the child.
+	 */
+	__module_get(THIS_MODULE);
+	rcu_assign_pointer(inet_csk(newsk)->icsk_ulp_data, NULL);
+	ctx = kzalloc(sizeof(*ctx), priority);
+	if (!ctx)
+		goto err_untap;
+	ctx->sk_proto = lctx->sk_proto;
+	ctx->sk_ops = lctx->sk_ops;
+	ctx->saved_data_ready = lctx->saved_data_ready;
+	ctx->attached = lctx->attached;
+	ctx->rx_on = lctx->rx_on;
+	stap_bpf_dup_progs(ctx, lctx);
+	if (ctx->rx_on && stap_rx_init(newsk, ctx))
+		goto err_free_ctx;
+	if (ctx->rx_on)
+		newsk->sk_data_ready = stap_rx_data_ready;
+	rcu_assign_pointer(inet_csk(newsk)->icsk_ulp_data, ctx);
+	return;
+
+err_free_ctx:
+	stap_bpf_put_progs(ctx);
+	kfree(ctx);
+err_untap:
+	/* stap_accept() refuses the child */
+	WRITE_ONCE(newsk->sk_prot, lctx->sk_proto);
+}
+
+static struct tcp_ulp_ops stap_ulp_ops __read_mostly = {
+	.name		= "stap",
+	.owner		= THIS_MODULE,
+	.init		= stap_init,
+	.update		= stap_update,
+	.release	= stap_release,
+	.clone		= stap_clone,
+};
+
+static int __init stap_register(void)
+{
+	int err;
+
+	stap_wq = alloc_workqueue("stap", WQ_UNBOUND, 0);
+	if (!stap_wq)
+		return -ENOMEM;
+
+	err = tcp_register_ulp(&stap_ulp_ops);
+	if (err)
+		goto err_destroy_wq;
+	return 0;
+
+err_destroy_wq:
+	destroy_workqueue(stap_wq);
+	return err;
+}
+
+static void __exit stap_unregister(void)
+{
+	tcp_unregister_ulp(&stap_ulp_ops);
+	destroy_workqueue(stap_wq);
+}
+
+module_init(stap_register);
+module_exit(stap_unregister);

@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stap: the receive path.
+ *
+ * TCP data is framed by strparser, fed through strp_process() by stap's own
+ * read of the TCP receive queue (strparser's work and timer are never used),
+ * each message runs through the receive verdict program, and passed messages
+ * wait in stap_rx.queue, charged to the socket, for recvmsg, splice_read and
+ * poll. Everything on this path runs under the socket lock: either owned by
+ * a process, or bh-locked in softirq when no process owns the socket.
+ */
+
+#include <linux/if_packet.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/skbuff.h>
+#include <linux/sockios.h>
+#include <linux/splice.h>
+#include <net/tcp.h>
+#include <asm/ioctls.h>
+
+#include "stap.h"
+
+static struct stap_context *stap_rx_ctx(struct strparser *strp)
+{
+	return container_of(strp, struct stap_context, rx.strp);
+}
+
+/* Largest message: the bigger of the receive buffer and tcp_rmem[2] */
+static unsigned int stap_rx_max_msg(const struct sock *sk)
+{
+	return max_t(unsigned int, READ_ONCE(sk->sk_rcvbuf),
+		     READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]));
+}
+
+/* Grow the receive buffer for a message of @len bytes as TCP autotuning
+ * would, since the application's reads no longer drive it.
+ */
+static void stap_rx_grow_rcvbuf(struct sock *sk, unsigned int len)
+{
+	int rmem2 = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]);
+	int want = min_t(u64, (u64)len * 2, rmem2);
+
+	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK)
+		return;
+	if (want > READ_ONCE(sk->sk_rcvbuf))
+		WRITE_ONCE(sk->sk_rcvbuf, want);
+}
+
+/* The @len bytes at @off of @skb as an skb of their own, sharing the data:
+ * programs see a message from its first byte.
+ */
+static struct sk_buff *stap_rx_view(struct sk_buff *skb, unsigned int off,
+				    unsigned int len)
+{
+	if (!off && skb->len == len)
+		return skb;
+	return pskb_extract(skb, off, len, GFP_ATOMIC);
+}
+
+static void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err)
+{
+	struct stap_rx *rx = &ctx->rx;
+
+	if (rx->err)
+		return;
+	strp_stop(&rx->strp);
+	kfree_skb(rx->strp.skb_head);
+	rx->strp.skb_head = NULL;
+	/* Pairs with READ_ONCE() in stap_rx_readable() */
+	WRITE_ONCE(rx->err, err);
+	rx->wake = true;
+}
+
+/* Called with the socket lock held, from strp_process(). */
+static int stap_rx_parse(struct strparser *strp, struct sk_buff *skb)
+{
+	struct stap_context *ctx = stap_rx_ctx(strp);
+	unsigned int off = strp_msg(skb)->offset;
+	struct sock *sk = strp->sk;
+	struct sk_buff *view;
+	struct bpf_prog *prog;
+	int len;
+
+	prog = ctx->progs[STAP_SLOT_RECV_PARSE];
+	if (!prog)
+		return skb->len - off;
+
+	view = stap_rx_view(skb, off, skb->len - off);
+	if (!view)
+		return -ENOMEM;
+	len = stap_bpf_run(prog, sk, view, PACKET_HOST);
+	if (view != skb)
+		consume_skb(view);
+
+	if (len < 0)
+		return -EBADMSG;
+	if (len > stap_rx_max_msg(sk)) {
+		STAP_STATS_INC(ctx, oversize_msgs);
+		return -EMSGSIZE;
+	}
+	if (len)
+		stap_rx_grow_rcvbuf(sk, len);
+	return len;
+}
+
+/* Called with the socket lock held, from strp_process(). */
+static void stap_rx_abort_parser(struct strparser *strp, int err)
+{
+	struct stap_context *ctx = stap_rx_ctx(strp);
+
+	STAP_STATS_INC(ctx, parse_errors);
+	if (err != -EMSGSIZE && err != -ENOMEM)
+		err = -EBADMSG;
+	stap_rx_abort(strp->sk, ctx, -err);
+}
+
+static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
+			    struct sk_buff *skb)
+{
+	struct stap_rx *rx = &ctx->rx;
+	struct strp_msg *stm = strp_msg(skb);
+
+	STAP_STATS_INC(ctx, rx_pass_msgs);
+	STAP_STATS_ADD(ctx, rx_pass_bytes, skb->len);
+	if (unlikely(!skb->len)) {
+		consume_skb(skb);
+		return;
+	}
+
+	/* stm->offset is the read position from now on */
+	stm->offset = 0;
+	stm->full_len = skb->len;
+	if (!sk_rmem_schedule(sk, skb, skb->truesize))
+		rx->gated = true;
+	skb_set_owner_r(skb, sk);
+	__skb_queue_tail(&rx->queue, skb);
+	rx->charged += skb->truesize;
+	/* Pairs with READ_ONCE() in stap_rx_readable() */
+	WRITE_ONCE(rx->queued, rx->queued + skb->len);
+	if (rx->charged >= READ_ONCE(sk->sk_rcvbuf) / 2)
+		rx->gated = true;
+	rx->wake = true;
+}
+
+static void stap_rx_verdict(struct sock *sk, struct stap_context *ctx,
+			    struct sk_buff *skb)
+{
+	struct bpf_prog *prog = ctx->progs[STAP_SLOT_RECV_VERDICT];
+	unsigned int len = skb->len;
+	int verdict;
+
+	verdict = stap_bpf_run(prog, sk, skb, PACKET_HOST);
+	switch (verdict) {
+	case STAP_VERDICT_PASS:
+		stap_rx_enqueue(sk, ctx, skb);
+		return;
+	case STAP_VERDICT_DISCONNECT:
+		STAP_STATS_INC(ctx, disconnects);
+		stap_rx_abort(sk, ctx, ECONNABORTED);
+		stap_disconnect(sk);
+		break;
+	case STAP_VERDICT_DROP:
+		break;
+	default:
+		STAP_STATS_INC(ctx, bad_verdicts);
+		break;
+	}
+	STAP_STATS_INC(ctx, rx_drop_msgs);
+	STAP_STATS_ADD(ctx, rx_drop_bytes, len);
+	kfree_skb(skb);
+}
+
+/* Called with the socket lock held, from strp_process(). */
+static void stap_rx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
+{
+	struct stap_context *ctx = stap_rx_ctx(strp);
+	struct strp_msg *stm = strp_msg(skb);
+	struct sk_buff *msg;
+
+	if (unlikely(ctx->rx.err)) {
+		kfree_skb(skb);
+		return;
+	}
+	msg = stap_rx_view(skb, stm->offset, stm->full_len);
+	if (msg != skb)
+		consume_skb(skb);
+	if (unlikely(!msg)) {
+		stap_rx_abort(strp->sk, ctx, ENOMEM);
+		return;
+	}
+	stap_rx_verdict(strp->sk, ctx, msg);
+}
+
+static const struct strp_callbacks stap_rx_strp_cb = {
+	.parse_msg	= stap_rx_parse,
+	.rcv_msg	= stap_rx_rcv_msg,
+	.abort_parser	= stap_rx_abort_parser,
+};
+
+/* tcp_read_sock() actor. Called with the socket lock held. */
+static int stap_rx_recv(read_descriptor_t *desc, struct sk_buff *skb,
+			unsigned int off, size_t len)
+{
+	struct stap_rx *rx = desc->arg.data;
+	struct sock *sk = rx->strp.sk;
+
+	if (rx->gated || rx->err)
+		return 0;
+	return strp_process(&rx->strp, skb, off, len, stap_rx_max_msg(sk),
+			    MAX_SCHEDULE_TIMEOUT);
+}
+
+/* A message cut by the peer's FIN: the application gets EPROTO. */
+static void stap_rx_check_fin(struct sock *sk, struct stap_context *ctx)
+{
+	if (ctx->rx.err || !ctx->rx.strp.skb_head ||
+	    !sock_flag(sk, SOCK_DONE) ||
+	    !skb_queue_empty(&sk->sk_receive_queue))
+		return;
+	STAP_STATS_INC(ctx, parse_errors);
+	stap_rx_abort(sk, ctx, EPROTO);
+}
+
+/* Frame what waits in the TCP receive queue, until it is empty or ours is
+ * full. Called with the socket lock held.
+ */
+static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
+{
+	struct stap_rx *rx = &ctx->rx;
+	read_descriptor_t desc;
+
+	while (!rx->gated && !rx->err &&
+	       !skb_queue_empty(&sk->sk_receive_queue)) {
+		desc.arg.data = rx;
+		desc.error = 0;
+		desc.count = 1;
+		if (tcp_read_sock(sk, &desc, stap_rx_recv) <= 0)
+			break;
+	}
+	stap_rx_check_fin(sk, ctx);
+	if (rx->wake) {
+		rx->wake = false;
+		ctx->saved_data_ready(sk);
+	}
+}
+
+/* Called from softirq with the socket bh-locked, or with the socket owned
+ * (backlog processing in release_sock(), tcp_set_rcvlowat()).
+ */
+void stap_rx_data_ready(struct sock *sk)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	if (unlikely(!ctx || !ctx->rx_on))
+		return;
+	if (sock_owned_by_user_nocheck(sk)) {
+		ctx->rx.pending = true;
+		return;
+	}
+	stap_rx_read(sk, ctx);
+}
+
+/* Called from release_sock() with the socket owned and bh-locked. */
+void stap_rx_release_cb(struct sock *sk)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	ctx->sk_proto->release_cb(sk);
+	if (ctx->rx.pending) {
+		ctx->rx.pending = false;
+		stap_rx_read(sk, ctx);
+	}
+}
+
+/* Reopen the gate once the application has read enough, and frame what
+ * waited in TCP meanwhile. Called with the socket owned.
+ */
+static void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
+{
+	struct stap_rx *rx = &ctx->rx;
+
+	if (rx->gated && rx->charged < READ_ONCE(sk->sk_rcvbuf) / 4)
+		rx->gated = false;
+	if (!rx->gated)
+		stap_rx_read(sk, ctx);
+}
+
+static void stap_rx_consume(struct sock *sk, struct stap_rx *rx,
+			    struct sk_buff *skb, unsigned int n)
+{
+	struct strp_msg *stm = strp_msg(skb);
+
+	stm->offset += n;
+	/* Pairs with READ_ONCE() in stap_rx_readable() */
+	WRITE_ONCE(rx->queued, rx->queued - n);
+	if (stm->offset < skb->len)
+		return;
+	__skb_unlink(skb, &rx->queue);
+	rx->charged -= skb->truesize;
+	consume_skb(skb);
+}
+
+/* Copy (or with MSG_PEEK look at, after @skip bytes) up to @len queued
+ * bytes. Return: bytes copied, or -EFAULT when none could be.
+ */
+static int stap_rx_copy(struct sock *sk, struct stap_rx *rx,
+			struct msghdr *msg, size_t len, int flags, size_t skip)
+{
+	struct sk_buff *skb, *tmp;
+	unsigned int off, n;
+	size_t copied = 0;
+
+	skb_queue_walk_safe(&rx->queue, skb, tmp) {
+		off = strp_msg(skb)->offset;
+		n = skb->len - off;
+		if (skip >= n) {
+			skip -= n;
+			continue;
+		}
+		off += skip;
+		n -= skip;
+		skip = 0;
+		n = min_t(size_t, n, len - copied);
+		if (!(flags & MSG_TRUNC) &&
+		    skb_copy_datagram_msg(skb, off, msg, n))
+			return copied ? copied : -EFAULT;
+		copied += n;
+		if (!(flags & MSG_PEEK))
+			stap_rx_consume(sk, rx, skb, n);
+		if (copied == len)
+			break;
+	}
+	return copied;
+}
+
+/* sock_rcvlowat() with the application's SO_RCVLOWAT */
+static int stap_rx_rcvlowat(const struct stap_context *ctx, int waitall,
+			    int len)
+{
+	int v = waitall ? len : min_t(int, READ_ONCE(ctx->rx.rcvlowat), len);
+
+	return v ?: 1;
+}
+
+/* Readable without blocking: enough passed bytes, an error or EOF.
+ * Lockless: used by poll and as the wait condition.
+ */
+static bool stap_rx_readable(const struct sock *sk,
+			     const struct stap_context *ctx, int target)
+{
+	if (READ_ONCE(ctx->rx.queued) >= target || READ_ONCE(ctx->rx.err))
+		return true;
+	return READ_ONCE(sk->sk_err) ||
+	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
+}
+
+/* What a read finding no data returns: 0 to wait, 1 for EOF, or an error.
+ * Errors are consumed only when @consume (nothing copied yet).
+ */
+static int stap_rx_status(struct sock *sk, struct stap_context *ctx,
+			  bool consume)
+{
+	if (sk->sk_state == TCP_LISTEN)
+		return -ENOTCONN;
+	if (ctx->rx.err)
+		return -ctx->rx.err;
+	if (sk->sk_err)
+		return consume ? sock_error(sk) : -EAGAIN;
+	if (sk->sk_shutdown & RCV_SHUTDOWN)
+		return 1;
+	if (sk->sk_state == TCP_CLOSE)
+		return sock_flag(sk, SOCK_DONE) ? 1 : -ENOTCONN;
+	return 0;
+}
+
+static void stap_rx_wait(struct sock *sk, struct stap_context *ctx,
+			 long *timeo, int target)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+	sk_wait_event(sk, timeo, stap_rx_readable(sk, ctx, target), &wait);
+	sk_clear_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+	remove_wait_queue(sk_sleep(sk), &wait);
+}
+
+/**
+ * stap_rx_recvmsg() - proto.recvmsg of a socket whose receive side is tapped
+ * @sk: socket
+ * @msg: destination
+ * @len: bytes wanted
+ * @flags: MSG_* flags; MSG_OOB and MSG_ERRQUEUE go to TCP unchanged
+ * @addr_len: unused, as for TCP
+ *
+ * Reads the passed messages as one byte stream, with TCP's semantics for
+ * blocking, SO_RCVTIMEO, SO_RCVLOWAT, MSG_WAITALL, MSG_PEEK, MSG_TRUNC and
+ * MSG_DONTWAIT.
+ *
+ * Return: bytes read, 0 at EOF, or a negative errno.
+ */
+int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
+		    int flags, int *addr_len)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+	size_t copied = 0;
+	int target, err;
+	long timeo;
+
+	if (unlikely(flags & (MSG_OOB | MSG_ERRQUEUE)))
+		return ctx->sk_proto->recvmsg(sk, msg, len, flags, addr_len);
+
+	lock_sock(sk);
+	target = stap_rx_rcvlowat(ctx, flags & MSG_WAITALL, len);
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	err = 0;
+	while (copied < len) {
+		stap_rx_ungate(sk, ctx);
+		err = stap_rx_copy(sk, &ctx->rx, msg, len - copied, flags,
+				   (flags & MSG_PEEK) ? copied : 0);
+		if (err < 0)
+			break;
+		copied += err;
+		err = 0;
+		if (copied >= target)
+			break;
+		err = stap_rx_status(sk, ctx, !copied);
+		if (err) {
+			err = err > 0 ? 0 : err;
+			break;
+		}
+		if (!timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(timeo);
+			break;
+		}
+		stap_rx_wait(sk, ctx, &timeo,
+			     (flags & MSG_PEEK) ? target : target - copied);
+	}
+	stap_rx_ungate(sk, ctx);
+	release_sock(sk);
+	return copied ? copied : err;
+}
+
+static int stap_rx_splice_one(struct sock *sk, struct stap_rx *rx,
+			      struct pipe_inode_info *pipe, size_t len,
+			      unsigned int flags)
+{
+	struct sk_buff *skb = skb_peek(&rx->queue);
+	unsigned int off;
+	int n;
+
+	if (!skb)
+		return 0;
+	off = strp_msg(skb)->offset;
+	n = skb_splice_bits(skb, sk, off, pipe,
+			    min_t(size_t, len, skb->len - off), flags);
+	if (n > 0)
+		stap_rx_consume(sk, rx, skb, n);
+	return n;
+}
+
+/**
+ * stap_rx_splice_read() - proto_ops.splice_read of a tapped socket
+ * @sock: socket
+ * @ppos: unused
+ * @pipe: destination pipe
+ * @len: bytes wanted
+ * @flags: SPLICE_F_* flags
+ *
+ * Moves passed bytes only, blocking as tcp_splice_read() does.
+ *
+ * Return: bytes spliced, 0 at EOF, or a negative errno.
+ */
+ssize_t stap_rx_splice_read(struct socket *sock, loff_t *ppos,
+			    struct pipe_inode_info *pipe, size_t len,
+			    unsigned int flags)
+{
+	struct sock *sk = sock->sk;
+	struct stap_context *ctx = stap_get_ctx(sk);
+	ssize_t spliced = 0;
+	long timeo;
+	int n;
+
+	lock_sock(sk);
+	timeo = sock_rcvtimeo(sk, sock->file->f_flags & O_NONBLOCK);
+	while (len) {
+		stap_rx_ungate(sk, ctx);
+		n = stap_rx_splice_one(sk, &ctx->rx, pipe, len, flags);
+		if (n < 0) {
+			if (!spliced)
+				spliced = n;
+			break;
+		}
+		if (n > 0) {
+			spliced += n;
+			len -= n;
+			continue;
+		}
+		if (spliced)
+			break;
+		n = stap_rx_status(sk, ctx, true);
+		if (n) {
+			spliced = n > 0 ? 0 : n;
+			break;
+		}
+		if (!timeo) {
+			spliced = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			spliced = sock_intr_errno(timeo);
+			break;
+		}
+		stap_rx_wait(sk, ctx, &timeo, 1);
+	}
+	stap_rx_ungate(sk, ctx);
+	release_sock(sk);
+	return spliced;
+}
+
+/**
+ * stap_rx_poll() - proto_ops.poll of a tapped socket
+ * @file: socket file
+ * @sock: socket
+ * @wait: poll table
+ *
+ * tcp_poll(), with EPOLLIN meaning passed bytes (at least SO_RCVLOWAT of
+ * them), an error or EOF, never unframed TCP data.
+ *
+ * Return: poll mask.
+ */
+__poll_t stap_rx_poll(struct file *file, struct socket *sock,
+		      struct poll_table_struct *wait)
+{
+	struct sock *sk = sock->sk;
+	struct stap_context *ctx;
+	__poll_t mask;
+
+	mask = tcp_poll(file, sock, wait);
+	ctx = stap_get_ctx(sk);
+	if (!ctx || !ctx->rx_on || inet_sk_state_load(sk) == TCP_LISTEN)
+		return mask;
+
+	mask &= ~(EPOLLIN | EPOLLRDNORM);
+	if (stap_rx_readable(sk, ctx, stap_rx_rcvlowat(ctx, 0, INT_MAX)))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
+}
+
+/**
+ * stap_rx_set_rcvlowat() - proto_ops.set_rcvlowat of a tapped socket
+ * @sk: socket, owned by the caller
+ * @val: the new SO_RCVLOWAT
+ *
+ * TCP signals data only once sk_rcvlowat bytes are queued, which would
+ * leave smaller messages unframed: stap keeps the value for passed bytes
+ * and TCP's at 1. TCP still sizes the receive buffer for it.
+ *
+ * Return: 0 or a negative errno.
+ */
+int stap_rx_set_rcvlowat(struct sock *sk, int val)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+	int err;
+
+	err = ctx->sk_ops->set_rcvlowat(sk, val);
+	if (err)
+		return err;
+	WRITE_ONCE(ctx->rx.rcvlowat, READ_ONCE(sk->sk_rcvlowat));
+	WRITE_ONCE(sk->sk_rcvlowat, 1);
+	if (stap_rx_readable(sk, ctx, stap_rx_rcvlowat(ctx, 0, INT_MAX)))
+		ctx->saved_data_ready(sk);
+	return 0;
+}
+
+/**
+ * stap_rx_sock_is_readable() - proto.sock_is_readable of a tapped socket
+ * @sk: socket
+ *
+ * Return: true when passed bytes wait to be read.
+ */
+bool stap_rx_sock_is_readable(struct sock *sk)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	return ctx && READ_ONCE(ctx->rx.queued);
+}
+
+/**
+ * stap_rx_ioctl() - proto.ioctl of a tapped socket
+ * @sk: socket
+ * @cmd: SIOCINQ counts passed bytes; everything else goes to TCP
+ * @karg: argument
+ *
+ * Return: 0 or a negative errno.
+ */
+int stap_rx_ioctl(struct sock *sk, int cmd, stap_ioctl_arg_t karg)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	if (cmd != SIOCINQ)
+		return ctx->sk_proto->ioctl(sk, cmd, karg);
+	if (sk->sk_state == TCP_LISTEN)
+		return -EINVAL;
+	return stap_ioctl_answer(karg, READ_ONCE(ctx->rx.queued));
+}
+
+/**
+ * stap_rx_init() - set up the receive state of a context
+ * @sk: socket the context belongs to
+ * @ctx: context with the receive programs in place
+ *
+ * Callable from softirq (tcp_ulp_ops.clone).
+ *
+ * Return: 0 or a negative errno.
+ */
+int stap_rx_init(struct sock *sk, struct stap_context *ctx)
+{
+	__skb_queue_head_init(&ctx->rx.queue);
+	ctx->rx.rcvlowat = READ_ONCE(sk->sk_rcvlowat);
+	return strp_init(&ctx->rx.strp, sk, &stap_rx_strp_cb);
+}
+
+/**
+ * stap_rx_start() - tap the receive side, including data already queued
+ * @sk: socket, owned by the caller
+ * @ctx: context after stap_rx_init()
+ */
+void stap_rx_start(struct sock *sk, struct stap_context *ctx)
+{
+	ctx->rx.rcvlowat = READ_ONCE(sk->sk_rcvlowat);
+	WRITE_ONCE(sk->sk_rcvlowat, 1);
+	write_lock_bh(&sk->sk_callback_lock);
+	ctx->saved_data_ready = sk->sk_data_ready;
+	sk->sk_data_ready = stap_rx_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+	stap_rx_read(sk, ctx);
+}
+
+/**
+ * stap_rx_stop() - stop framing and free what the receive side holds
+ * @sk: socket, owned by the caller or being destroyed
+ * @ctx: context
+ */
+void stap_rx_stop(struct sock *sk, struct stap_context *ctx)
+{
+	struct stap_rx *rx = &ctx->rx;
+
+	strp_stop(&rx->strp);
+	kfree_skb(rx->strp.skb_head);
+	rx->strp.skb_head = NULL;
+	__skb_queue_purge(&rx->queue);
+	rx->charged = 0;
+	WRITE_ONCE(rx->queued, 0);
+	if (rx->rcvlowat)
+		WRITE_ONCE(sk->sk_rcvlowat, rx->rcvlowat);
+}
+
+/**
+ * stap_rx_has_unread() - whether passed bytes were never read
+ * @ctx: context
+ *
+ * Return: true when closing now would toss data, as TCP's data_was_unread.
+ */
+bool stap_rx_has_unread(const struct stap_context *ctx)
+{
+	return ctx->rx_on && ctx->rx.queued;
+}

@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the Debian packages stap's build, lint and VM test need.
+# Idempotent: runs "apt-get update" at most once per boot and installs
+# only what is missing.
+set -euo pipefail
+
+PKGS=(
+	build-essential bc bison flex cpio kmod xz-utils zstd
+	libelf-dev libssl-dev dwarves python3 perl rsync
+	clang llvm libbpf-dev bpftool
+	sparse
+	qemu-system-x86 busybox-static
+	iproute2 procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+		grep -q '^install ok installed$' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run as root" >&2
+	exit 1
+fi
+
+stamp=/run/stap-apt-updated
+if [ ! -e "$stamp" ]; then
+	apt-get update -q
+	touch "$stamp"
+fi
+echo "deps: installing ${missing[*]}"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	"${missing[@]}"

@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the stap selftests with the kselftest framework of the 7.3 tree,
+# or run them (inside the VM) and print one summary line.
+#
+#   selftests.sh build    build into build/ksft (host)
+#   selftests.sh run      run every test, TAP output (guest)
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+KSFT=$TOP/build/ksft/tools/testing/selftests
+OUT=$KSFT/net/stap
+
+build() {
+	local src
+	src=$("$TOP/scripts/kernel.sh" src 7.3)
+	mkdir -p "$KSFT/net"
+	# The framework: lib.mk, kselftest*.h and the runner, from 7.3
+	find "$src/tools/testing/selftests" -maxdepth 1 -type f \
+		-exec cp -u {} "$KSFT/" \;
+	rsync -a "$src/tools/testing/selftests/kselftest/" "$KSFT/kselftest/"
+	rsync -a --delete --exclude vmtest.sh \
+		"$TOP/tools/testing/selftests/net/stap/" "$OUT/"
+	make -s -C "$OUT" OUTPUT="$OUT" KHDR_INCLUDES="-isystem $TOP/include/uapi"
+}
+
+run() {
+	cd "$OUT"
+	make -s -C "$OUT" OUTPUT="$OUT" KHDR_INCLUDES="-isystem $TOP/include/uapi" \
+		run_tests 2>&1 | tee "$OUT/results.tap"
+}
+
+case "${1:-}" in
+build) build ;;
+run) run ;;
+*) echo "usage: selftests.sh build|run" >&2; exit 2 ;;
+esac

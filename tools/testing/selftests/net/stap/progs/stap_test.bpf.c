@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Parser and verdict programs for the stap selftests.
+ *
+ * Parsers: a 4-byte big-endian length prefix (the length counts the
+ * payload only), and fixed 7-byte messages (boundaries at odd offsets).
+ * Verdicts decide on one byte of the message, at offset verdict_off:
+ * 'D' drops, 'X' disconnects, 'U' returns an unknown verdict, 'R' tries
+ * a sockmap redirect, anything else passes.
+ */
+#include <linux/bpf.h>
+#include <linux/if_packet.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define SK_DROP		0
+#define SK_PASS		1
+#define STAP_DISCONNECT	2
+
+__u32 verdict_off;		/* where the verdict byte is */
+__s32 parse_ret;		/* what parse_const returns */
+
+/* What the verdict programs saw of the last message */
+__u32 seen_family;
+__u32 seen_local_port;
+__u32 seen_remote_port;
+__u32 seen_remote_ip4;
+__u32 seen_pkt_type;
+__u32 seen_len;
+__u32 seen_first;		/* first byte, read by direct packet access */
+__u64 seen_msgs;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sock_map SEC(".maps");
+
+SEC("sk_skb/stream_parser")
+int parse_len(struct __sk_buff *skb)
+{
+	__u32 hdr;
+
+	if (bpf_skb_load_bytes(skb, 0, &hdr, sizeof(hdr)))
+		return 0;
+	return bpf_ntohl(hdr) + sizeof(hdr);
+}
+
+SEC("sk_skb/stream_parser")
+int parse_seven(struct __sk_buff *skb)
+{
+	return 7;
+}
+
+SEC("sk_skb/stream_parser")
+int parse_const(struct __sk_buff *skb)
+{
+	return parse_ret;
+}
+
+static int verdict_of(struct __sk_buff *skb)
+{
+	__u8 c;
+
+	if (bpf_skb_load_bytes(skb, verdict_off, &c, 1))
+		return SK_PASS;
+	switch (c) {
+	case 'D':
+		return SK_DROP;
+	case 'X':
+		return STAP_DISCONNECT;
+	case 'U':
+		return 42;
+	case 'R':
+		return bpf_sk_redirect_map(skb, &sock_map, 0, 0);
+	default:
+		return SK_PASS;
+	}
+}
+
+SEC("sk_skb/stream_verdict")
+int verdict_byte(struct __sk_buff *skb)
+{
+	return verdict_of(skb);
+}
+
+SEC("sk_skb/stream_verdict")
+int verdict_pass(struct __sk_buff *skb)
+{
+	return SK_PASS;
+}
+
+SEC("sk_skb/stream_verdict")
+int verdict_inspect(struct __sk_buff *skb)
+{
+	void *data, *data_end;
+
+	seen_family = skb->family;
+	seen_local_port = skb->local_port;
+	seen_remote_port = bpf_ntohl(skb->remote_port);
+	seen_remote_ip4 = skb->remote_ip4;
+	seen_pkt_type = skb->pkt_type;
+	seen_len = skb->len;
+	seen_first = 0x100;
+	if (!bpf_skb_pull_data(skb, 1)) {
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		if (data + 1 <= data_end)
+			seen_first = *(__u8 *)data;
+	}
+	__sync_fetch_and_add(&seen_msgs, 1);
+	return verdict_of(skb);
+}
+
+char _license[] SEC("license") = "GPL";

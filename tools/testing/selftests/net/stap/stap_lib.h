@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the stap selftests: tapped socket pairs and programs.
+ */
+#ifndef _STAP_LIB_H
+#define _STAP_LIB_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <linux/stap.h>
+
+#ifndef TCP_ULP
+#define TCP_ULP 31
+#endif
+
+/* The module is there when the kernel lists the ULP. */
+static inline bool stap_available(void)
+{
+	char buf[256] = {};
+	FILE *f;
+
+	f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strstr(buf, "stap");
+}
+
+static inline socklen_t stap_loopback(int family, struct sockaddr_storage *ss,
+				      unsigned short port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		a->sin6_port = htons(port);
+		return sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a->sin_port = htons(port);
+		return sizeof(*a);
+	}
+}
+
+/* A listening socket on loopback; its port in *port. */
+static inline int stap_listen(int family, unsigned short *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	len = stap_loopback(family, &ss, 0);
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 64))
+		goto err;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		goto err;
+	*port = ntohs(family == AF_INET6 ?
+		      ((struct sockaddr_in6 *)&ss)->sin6_port :
+		      ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+err:
+	close(fd);
+	return -1;
+}
+
+static inline int stap_connect(int family, unsigned short port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	len = stap_loopback(family, &ss, port);
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A connected pair over loopback: *cfd connected, *sfd accepted. */
+static inline int stap_pair(int family, int *cfd, int *sfd)
+{
+	unsigned short port;
+	int lfd;
+
+	lfd = stap_listen(family, &port);
+	if (lfd < 0)
+		return -1;
+	*cfd = stap_connect(family, port);
+	*sfd = *cfd < 0 ? -1 : accept(lfd, NULL, NULL);
+	close(lfd);
+	if (*sfd < 0) {
+		if (*cfd >= 0)
+			close(*cfd);
+		return -1;
+	}
+	return 0;
+}
+
+static inline int stap_ulp(int fd)
+{
+	return setsockopt(fd, SOL_TCP, TCP_ULP, "stap", 4);
+}
+
+static inline struct stap_params stap_params_of(int sp, int sv, int rp,
+						int rv)
+{
+	struct stap_params p = {
+		.bpf_send_parse_fd = sp,
+		.bpf_send_verdict_fd = sv,
+		.bpf_recv_parse_fd = rp,
+		.bpf_recv_verdict_fd = rv,
+	};
+
+	return p;
+}
+
+/* Enable the ULP and attach receive programs (parser may be -1). */
+static inline int stap_tap_rx(int fd, int parse_fd, int verdict_fd)
+{
+	struct stap_params p = stap_params_of(-1, -1, parse_fd, verdict_fd);
+
+	if (stap_ulp(fd))
+		return -1;
+	return setsockopt(fd, SOL_STAP, STAP_PARAMS, &p, sizeof(p));
+}
+
+static inline int stap_get_stats(int fd, struct stap_stats *st)
+{
+	socklen_t len = sizeof(*st);
+
+	return getsockopt(fd, SOL_STAP, STAP_STATS, st, &len);
+}
+
+/* Write all of buf, or fail. */
+static inline int stap_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read exactly len bytes, or fail (EOF counts as failure). */
+static inline int stap_read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = recv(fd, p, len, 0);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* A message for the length-prefix parser: 4-byte big-endian payload
+ * length, then the payload. Returns its total size.
+ */
+static inline size_t stap_lp_msg(char *buf, const void *payload, uint32_t len)
+{
+	uint32_t be = htonl(len);
+
+	memcpy(buf, &be, 4);
+	memcpy(buf + 4, payload, len);
+	return len + 4;
+}
+
+#endif /* _STAP_LIB_H */

@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The stap module unloads cleanly once no socket uses it, refuses to
+# while one does, and loads again. STAP_KO names the module file.
+set -u
+ksft_skip=4
+
+if ! grep -qw stap /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then
+	echo "SKIP: stap module not loaded"
+	exit $ksft_skip
+fi
+if [ -z "${STAP_KO:-}" ] || [ ! -f "$STAP_KO" ]; then
+	echo "SKIP: STAP_KO does not name the module file"
+	exit $ksft_skip
+fi
+
+ret=0
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		echo "ok: $what"
+	else
+		echo "FAIL: $what"
+		ret=1
+	fi
+}
+
+# A tapped socket pins the module.
+python3 - <<'PY' &
+import socket, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+s.setsockopt(socket.SOL_TCP, 31, b"stap")
+open("/tmp/stap_module.ready", "w").close()
+time.sleep(3)
+PY
+pid=$!
+for _ in $(seq 100); do [ -e /tmp/stap_module.ready ] && break; sleep 0.1; done
+check "module in use while a socket has the ULP" \
+	test "$(cat /sys/module/stap/refcnt)" -ge 1
+check "rmmod refused while in use" sh -c '! rmmod stap 2>/dev/null'
+wait $pid
+rm -f /tmp/stap_module.ready
+
+# Sockets are gone: the reference goes when TCP destroys them.
+for _ in $(seq 50); do
+	[ "$(cat /sys/module/stap/refcnt)" -eq 0 ] && break
+	sleep 0.1
+done
+check "module unused after sockets close" \
+	test "$(cat /sys/module/stap/refcnt)" -eq 0
+check "rmmod" rmmod stap
+check "ULP gone after rmmod" sh -c '! grep -qw stap /proc/sys/net/ipv4/tcp_available_ulp'
+check "insmod again" insmod "$STAP_KO"
+check "ULP listed again" grep -qw stap /proc/sys/net/ipv4/tcp_available_ulp
+exit $ret

@@ -1,0 +1,287 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run a command, by default the stap selftests, inside a QEMU guest booted
+# on one of the kernels stap supports, with stap.ko loaded.
+#
+# Modelled on tools/testing/selftests/bpf/vmtest.sh. The host's root is
+# shared read-only over virtio-9p with a tmpfs overlay on top, so every host
+# program runs in the guest; the project directory is shared read-write at
+# the same path. The run fails when the command fails, when the guest kernel
+# reports a splat (BUG, WARNING, KASAN, lockdep, kmemleak, lockups, panic),
+# or when the wall-clock limit is reached.
+set -uo pipefail
+
+SELF=$(readlink -f "$0")
+HERE=$(dirname "$SELF")
+PROJ=$(cd "$HERE/../../../../.." && pwd)
+CACHE=${STAP_CACHE:-$HOME/.cache/stap}
+
+usage() {
+	cat <<USAGE
+Usage: ${0##*/} [-k 6.1|6.12|7.3|PATH/TO/bzImage] [-m MODULE.ko] [-t SECONDS]
+       [-l LOGFILE] [-s] [-- COMMAND [ARGS...]]
+
+Boot a QEMU guest on the given kernel, load MODULE (default: the stap.ko
+built for that kernel), run COMMAND as root in the project directory
+(default: the stap selftests), power off and exit with COMMAND's status.
+
+  -k KERNEL   6.1 (default), 6.12, 7.3, or a bzImage path; with a path,
+              -M names its module tree (lib/modules/RELEASE)
+  -M DIR      module tree for a bzImage given by path
+  -m MODULE   module to load before COMMAND ('' loads none)
+  -t SECONDS  wall-clock limit for the whole guest run (default 1200)
+  -l LOGFILE  guest console log (default: \$STAP_CACHE/logs/vm-KERNEL.log)
+  -s          no splat check (for the splat detection test only)
+  -h          this help
+
+Exit status: COMMAND's status; 124 on timeout; 125 when the guest kernel
+reported a splat; 126 when the guest did not run COMMAND.
+USAGE
+}
+
+die() { echo "vmtest: $*" >&2; exit 126; }
+
+KERNEL=${KVER:-6.1}
+MODULE=
+MODULE_SET=0
+MODTREE=
+TIMEOUT=${VMTEST_TIMEOUT:-1200}
+LOG=
+CHECK_SPLAT=1
+
+# Splats the run fails on; kernel lines only (timestamped in the log).
+SPLAT_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|lock held when returning|refcount_t:|unreferenced object|soft lockup|hard LOCKUP|rcu_sched self-detected stall|rcu: INFO|Kernel panic|general protection fault|kernel BUG|list_add corruption|list_del corruption|blocked for more than'
+
+guest_main() {
+	# Runs inside the guest, chrooted into the host's root (overlay).
+	local run=/run/vmtest rc
+	export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	export HOME=/root
+	mount -t proc proc /proc 2>/dev/null
+	mount -t sysfs sys /sys 2>/dev/null
+	mount -t devtmpfs dev /dev 2>/dev/null
+	mkdir -p /dev/pts /dev/shm
+	mount -t devpts devpts /dev/pts 2>/dev/null
+	mount -t tmpfs tmpfs /dev/shm 2>/dev/null
+	mount -t tmpfs tmpfs /tmp 2>/dev/null
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+	mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+	ip link set lo up
+	hostname stap-vm 2>/dev/null
+	sysctl -qw kernel.panic_on_warn=0 2>/dev/null
+	[ -w /sys/kernel/debug/kmemleak ] &&
+		echo clear > /sys/kernel/debug/kmemleak
+	cd "$(cat $run/cwd)" || exit 126
+	export STAP_KO=$(cat $run/module)
+	if [ -n "$(cat $run/module)" ]; then
+		insmod "$(cat $run/module)" || {
+			echo 126 > $run/rc
+			return
+		}
+	fi
+	echo "vmtest: guest $(uname -r) ready, running command"
+	/bin/bash $run/cmd
+	rc=$?
+	echo "vmtest: command exited with $rc"
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan > /sys/kernel/debug/kmemleak
+		echo scan > /sys/kernel/debug/kmemleak
+		cat /sys/kernel/debug/kmemleak > $run/kmemleak
+	fi
+	dmesg > $run/dmesg
+	echo $rc > $run/rc
+	sync
+}
+
+if [ "${1:-}" = "--guest" ]; then
+	guest_main
+	echo o > /proc/sysrq-trigger
+	poweroff -f
+	exit 0
+fi
+
+while getopts "k:m:M:t:l:sh" opt; do
+	case $opt in
+	k) KERNEL=$OPTARG ;;
+	m) MODULE=$OPTARG; MODULE_SET=1 ;;
+	M) MODTREE=$OPTARG ;;
+	t) TIMEOUT=$OPTARG ;;
+	l) LOG=$OPTARG ;;
+	s) CHECK_SPLAT=0 ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 126 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "${1:-}" = "--" ] && shift
+
+case "$KERNEL" in
+6.1|6.12|7.3)
+	IMAGE=$("$PROJ/scripts/kernel.sh" image "$KERNEL") || die "no kernel $KERNEL"
+	MODTREE=$("$PROJ/scripts/kernel.sh" modules "$KERNEL") || die "no modules"
+	TAG=$KERNEL ;;
+*)
+	IMAGE=$KERNEL
+	[ -f "$IMAGE" ] || die "no such kernel image: $IMAGE"
+	[ -n "$MODTREE" ] || die "-M is required with a bzImage path"
+	TAG=custom ;;
+esac
+[ -d "$MODTREE" ] || die "no module tree $MODTREE"
+RELEASE=$(basename "$MODTREE")
+
+if [ $MODULE_SET -eq 0 ]; then
+	MODULE=$PROJ/build/$TAG/net/stap/stap.ko
+	[ "$TAG" = custom ] && MODULE=
+fi
+if [ -n "$MODULE" ]; then
+	MODULE=$(readlink -f "$MODULE")
+	[ -f "$MODULE" ] || die "no module $MODULE (run make KVER=$TAG)"
+fi
+[ -n "$LOG" ] || LOG=$CACHE/logs/vm-$TAG.log
+mkdir -p "$(dirname "$LOG")"
+[ $# -gt 0 ] || set -- make -s -C "$PROJ" KVER="$TAG" run_tests
+
+# Modules the guest needs before it can mount the host's root.
+GUEST_MODS="virtio_pci virtio_console 9pnet_virtio 9p overlay veth"
+
+# build_initramfs OUT: busybox, /init and the guest modules in load order.
+build_initramfs() {
+	local out=$1 dir m f deps tree
+	dir=$(mktemp -d)
+	tree=$(mktemp -d)
+	mkdir -p "$dir"/{bin,dev,proc,sys,lower,upper,newroot,lib/mod}
+	cp /bin/busybox "$dir/bin/busybox" || die "busybox-static missing"
+	# depmod into a private copy: Debian's packages ship no modules.dep.
+	mkdir -p "$tree/lib/modules"
+	ln -s "$MODTREE" "$tree/lib/modules/$RELEASE"
+	cp -a "$MODTREE"/modules.* "$tree/" 2>/dev/null
+	[ -e "$MODTREE/modules.dep" ] || depmod -b "$tree" "$RELEASE" 2>/dev/null ||
+		die "depmod failed for $MODTREE"
+	: > "$dir/modules.order"
+	for m in $GUEST_MODS; do
+		deps=$(modprobe -d "$tree" -S "$RELEASE" --show-depends "$m" \
+			2>/dev/null | awk '$1 == "insmod" { print $2 }')
+		for f in $deps; do
+			f=${f#"$tree/lib/modules/$RELEASE/"}
+			f=${f#"$MODTREE/"}
+			grep -qx "$(basename "${f%.xz}")" "$dir/modules.order" &&
+				continue
+			case "$f" in
+			*.xz) xz -dc "$MODTREE/$f" > "$dir/lib/mod/$(basename "${f%.xz}")" ;;
+			*.zst) zstd -qdc "$MODTREE/$f" > "$dir/lib/mod/$(basename "${f%.zst}")" ;;
+			*) cp "$MODTREE/$f" "$dir/lib/mod/" ;;
+			esac
+			basename "${f%.*z*}" | sed 's/$//' >/dev/null
+			basename "$f" | sed -e 's/\.xz$//' -e 's/\.zst$//' \
+				>> "$dir/modules.order"
+		done
+	done
+	cat > "$dir/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules.order); do
+	insmod /lib/mod/$m || echo "vmtest: insmod $m failed"
+done
+proj=$(sed -n 's/.*vmtest.proj=\([^ ]*\).*/\1/p' /proc/cmdline)
+o=trans=virtio,version=9p2000.L,msize=524288
+mount -t 9p -o $o,ro,cache=loose hostroot /lower || {
+	echo "vmtest: cannot mount the host root"; poweroff -f; }
+mount -t tmpfs -o size=2g tmpfs /upper
+mkdir -p /upper/u /upper/w
+if ! mount -t overlay overlay \
+	-o lowerdir=/lower,upperdir=/upper/u,workdir=/upper/w /newroot; then
+	echo "vmtest: no overlay, using the host root read-only"
+	mount --bind /lower /newroot
+fi
+mount -t 9p -o $o proj /newroot$proj
+mkdir -p /newroot/run/vmtest 2>/dev/null || mount -t tmpfs tmpfs /newroot/run
+mkdir -p /newroot/run/vmtest
+mount -t 9p -o $o vmrun /newroot/run/vmtest
+umount /proc /sys /dev 2>/dev/null
+exec chroot /newroot /bin/bash $proj/tools/testing/selftests/net/stap/vmtest.sh --guest
+INIT
+	chmod +x "$dir/init"
+	(cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) > "$out" ||
+		die "cannot build the initramfs"
+	rm -rf "$dir" "$tree"
+}
+
+# kvm_works: true when KVM answers a short probe (here it may hang).
+kvm_works() {
+	local stamp=$CACHE/kvm-probe-$(cat /proc/sys/kernel/random/boot_id)
+	if [ ! -e "$stamp" ]; then
+		if [ -w /dev/kvm ] && echo quit | timeout 10 qemu-system-x86_64 \
+			-accel kvm -M q35 -nodefaults -display none \
+			-monitor stdio >/dev/null 2>&1; then
+			echo yes > "$stamp"
+		else
+			echo no > "$stamp"
+		fi
+	fi
+	[ "$(cat "$stamp")" = yes ]
+}
+
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86 missing"
+INITRD=$CACHE/initramfs/$RELEASE-$(sha256sum "$SELF" | cut -c1-12).cpio.gz
+if [ ! -s "$INITRD" ]; then
+	mkdir -p "$(dirname "$INITRD")"
+	build_initramfs "$INITRD.tmp" && mv "$INITRD.tmp" "$INITRD"
+fi
+
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/vmtest.XXXXXX")
+trap 'rm -rf "$RUN"' EXIT
+{
+	printf 'cd %q || exit 126\n' "$PWD"
+	printf '%q ' "$@"
+	echo
+} > "$RUN/cmd"
+echo "$PWD" > "$RUN/cwd"
+echo "$MODULE" > "$RUN/module"
+
+if kvm_works; then
+	ACCEL="-accel kvm -cpu host"
+else
+	ACCEL="-accel tcg,thread=multi -cpu max"
+fi
+
+echo "vmtest: booting $IMAGE ($RELEASE) with $([ -n "$MODULE" ] && basename "$MODULE" || echo 'no module')"
+# shellcheck disable=SC2086
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $ACCEL -smp 2 -m 4G \
+	-nodefaults -display none -no-reboot \
+	-serial stdio -kernel "$IMAGE" -initrd "$INITRD" \
+	-append "console=ttyS0 panic=-1 printk.time=1 loglevel=5 kmemleak=on softlockup_panic=0 vmtest.proj=$PROJ" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs local,path="$PROJ",mount_tag=proj,security_model=none,multidevs=remap \
+	-virtfs local,path="$RUN",mount_tag=vmrun,security_model=none,multidevs=remap \
+	</dev/null 2>&1 | tee "$LOG"
+qrc=${PIPESTATUS[0]}
+
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+	echo "vmtest: FAIL: the guest did not finish within ${TIMEOUT}s (log: $LOG)"
+	exit 124
+fi
+
+splat=0
+if [ $CHECK_SPLAT -eq 1 ]; then
+	{
+		grep -aE '^\[ *[0-9]+\.[0-9]+\]' "$LOG"
+		cat "$RUN/dmesg" "$RUN/kmemleak" 2>/dev/null
+	} | grep -aE -A25 "$SPLAT_RE" > "$RUN/splat" && splat=1
+	if [ $splat -eq 1 ]; then
+		echo "vmtest: FAIL: the guest kernel reported a splat:"
+		head -n 80 "$RUN/splat"
+	fi
+fi
+
+if [ ! -s "$RUN/rc" ]; then
+	echo "vmtest: FAIL: the guest did not run the command (log: $LOG)"
+	exit 126
+fi
+rc=$(cat "$RUN/rc")
+[ $splat -eq 1 ] && [ "$rc" -eq 0 ] && exit 125
+exit "$rc"
