@@ -39,7 +39,8 @@ module: deps
 	mkdir -p $(BUILD)/$(KVER)/net && \
 	rsync -a --delete $(TOP)/net/stap/ $(BUILD)/$(KVER)/net/stap/ && \
 	$(MAKE) -C $$kdir M=$(BUILD)/$(KVER)/net/stap CONFIG_STAP=m \
-		KCFLAGS="$(STAP_CFLAGS)" W=1 $(if $(C),C=$(C)) modules
+		KCFLAGS="$(STAP_CFLAGS)" W=1 \
+		$(if $(C),C=$(C) CHECK=$$($(KERNEL_SH) sparse)) modules
 
 modules:
 	@set -e; for v in $(KVERS); do $(MAKE) --no-print-directory module KVER=$$v; done

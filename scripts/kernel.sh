@@ -9,6 +9,8 @@
 #   kernel.sh modules VER    print the module tree (lib/modules/<release>)
 #   kernel.sh src VER        fetch and print the kernel source tree (7.3 only;
 #                            does not build it)
+#   kernel.sh sparse         build and print a sparse new enough for 7.3
+#                            (bookworm's 0.6.4 lacks __typeof_unqual__)
 #
 # Kernels come from Debian through a private apt configuration (own source
 # list and state directory under the cache), with "apt-get download" and
@@ -27,6 +29,7 @@ log() { echo "kernel.sh: $*" >&2; }
 
 suite_of() {
 	case "$1" in
+	sid) echo sid ;;
 	6.1) echo bookworm ;;
 	6.12) echo bookworm-backports ;;
 	7.3) echo trixie-backports ;;
@@ -54,8 +57,13 @@ apt_update() {
 		return 0
 	fi
 	mkdir -p "$d/lists/partial" "$d/archives/partial"
-	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]" \
-		"http://deb.debian.org/debian $suite main" > "$d/sources.list"
+	{
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]" \
+			"http://deb.debian.org/debian $suite main"
+		[ "$suite" != sid ] ||
+		echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]" \
+			"http://deb.debian.org/debian $suite main"
+	} > "$d/sources.list"
 	: > "$d/status"
 	log "updating private package lists for $suite"
 	apt_private "$suite" apt-get update >/dev/null
@@ -206,6 +214,27 @@ check_config() {
 	[ $bad -eq 0 ] || die "kernel configuration incomplete"
 }
 
+# sparse from unstable's source package, built here (its binary package
+# needs a newer libc than bookworm's).
+build_sparse() {
+	local dir=$CACHE/sparse src
+	if [ -x "$dir/bin/sparse" ]; then
+		echo "$dir/bin/sparse"
+		return
+	fi
+	apt_update sid
+	rm -rf "$dir"
+	mkdir -p "$dir/src" "$dir/bin"
+	(cd "$dir/src" &&
+	 apt_private sid apt-get source --download-only sparse >/dev/null)
+	src=$(ls "$dir/src/"sparse_*.orig.tar.* | tail -n 1)
+	tar -C "$dir/src" -xf "$src"
+	make -s -C "$dir/src/"sparse-*/ -j"$JOBS" sparse HAVE_LLVM=no \
+		HAVE_GTK=no HAVE_LIBXML=no HAVE_SQLITE=no >&2
+	cp "$dir/src/"sparse-*/sparse "$dir/bin/sparse"
+	echo "$dir/bin/sparse"
+}
+
 prepare() {
 	case "$1" in
 	6.1|6.12) prepare_debian "$1" ;;
@@ -217,6 +246,10 @@ prepare() {
 main() {
 	local what=${1:-} ver=${2:-6.1} dir release
 	[ -n "$what" ] || die "usage: kernel.sh prepare|kdir|image|modules|src VER"
+	if [ "$what" = sparse ]; then
+		build_sparse
+		return
+	fi
 	if [ "$what" = src ]; then
 		[ "$ver" = 7.3 ] || die "only 7.3 is built from source"
 		fetch_source "$ver"

@@ -11,31 +11,67 @@
 #include <linux/skmsg.h>
 #include <net/sock.h>
 
-/* proto.accept takes struct proto_accept_arg since 6.10 */
+/* proto.accept takes struct proto_accept_arg since 6.10; older kernels
+ * get stap_accept_args() in stap.h around the new shape.
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
-#define STAP_ACCEPT_PARAMS	struct sock *sk, struct proto_accept_arg *arg
-#define STAP_ACCEPT_ARGS	sk, arg
-#define stap_accept_set_err(e)	(arg->err = (e))
+static inline struct sock *stap_proto_accept(struct proto *prot,
+					     struct sock *sk,
+					     struct proto_accept_arg *arg)
+{
+	return prot->accept(sk, arg);
+}
 #else
-#define STAP_ACCEPT_PARAMS	struct sock *sk, int flags, int *err, bool kern
-#define STAP_ACCEPT_ARGS	sk, flags, err, kern
-#define stap_accept_set_err(e)	(*err = (e))
+#define STAP_ACCEPT_ARGS
+struct proto_accept_arg {
+	int flags;
+	int err;
+	bool kern;
+};
+
+static inline struct sock *stap_proto_accept(struct proto *prot,
+					     struct sock *sk,
+					     struct proto_accept_arg *arg)
+{
+	return prot->accept(sk, arg->flags, &arg->err, arg->kern);
+}
 #endif
 
-/* proto.ioctl returns its answer through an int since 6.5 */
+/* proto.ioctl returns its answer through an int since 6.5; older kernels
+ * get stap_ioctl_ulong() in stap.h, which passes other commands to TCP.
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-typedef int *stap_ioctl_arg_t;
-#define stap_ioctl_answer(karg, v)	(*(karg) = (v), 0)
+static inline int stap_proto_ioctl(struct proto *prot, struct sock *sk,
+				   int cmd, int *karg)
+{
+	return prot->ioctl(sk, cmd, karg);
+}
 #else
-typedef unsigned long stap_ioctl_arg_t;
-#define stap_ioctl_answer(karg, v)	put_user((v), (int __user *)(karg))
+#define STAP_IOCTL_ULONG
+static inline int stap_proto_ioctl(struct proto *prot, struct sock *sk,
+				   int cmd, int *karg)
+{
+	return -ENOIOCTLCMD;
+}
 #endif
 
-/* tcp_ulp_ops.get_info learnt net_admin in 7.0 */
+/* proto.recvmsg lost its addr_len argument after 6.12 (7.3 has none):
+ * older kernels get stap_recvmsg_addr_len() in stap.h, which passes
+ * MSG_OOB and MSG_ERRQUEUE reads to TCP with it.
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
-#define STAP_GET_INFO_ADMIN	, bool net_admin
+static inline int stap_proto_recvmsg(struct proto *prot, struct sock *sk,
+				     struct msghdr *msg, size_t len, int flags)
+{
+	return prot->recvmsg(sk, msg, len, flags);
+}
 #else
-#define STAP_GET_INFO_ADMIN
+#define STAP_RECVMSG_ADDR_LEN
+static inline int stap_proto_recvmsg(struct proto *prot, struct sock *sk,
+				     struct msghdr *msg, size_t len, int flags)
+{
+	return -EOPNOTSUPP;
+}
 #endif
 
 /* copy_struct_from_sockptr() came with 6.13 and was backported to 6.12.y */
@@ -54,6 +90,12 @@ static inline int copy_struct_from_sockptr(void *dst, size_t ksize,
 	memcpy(dst, src.kernel, size);
 	return 0;
 }
+#endif
+
+/* Typed allocators came with 7.0 */
+#ifndef kzalloc_obj
+#define kzalloc_obj(P, gfp)	kzalloc(sizeof(P), gfp)
+#define kmalloc_obj(P, gfp)	kmalloc(sizeof(P), gfp)
 #endif
 
 #if IS_ENABLED(CONFIG_NET_SOCK_MSG)

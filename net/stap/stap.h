@@ -6,8 +6,11 @@
 #define _STAP_H
 
 #include <linux/skbuff.h>
+#include <linux/sockios.h>
+#include <linux/uaccess.h>
 #include <net/sock.h>
 #include <net/stap.h>
+#include <asm/ioctls.h>
 
 #include "compat.h"
 
@@ -24,11 +27,9 @@ enum {
 	STAP_NUM_PROTS,
 };
 
-#define STAP_STATS_ADD(ctx, field, val)	((ctx)->stats.field += (val))
-#define STAP_STATS_INC(ctx, field)	STAP_STATS_ADD(ctx, field, 1)
-
 /* stap_main.c */
 void stap_update_sk_prot(struct sock *sk, struct stap_context *ctx);
+struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg);
 void stap_disconnect(struct sock *sk);
 
 /* stap_bpf.c */
@@ -49,7 +50,7 @@ bool stap_rx_has_unread(const struct stap_context *ctx);
 void stap_rx_data_ready(struct sock *sk);
 void stap_rx_release_cb(struct sock *sk);
 int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
-		    int flags, int *addr_len);
+		    int flags);
 ssize_t stap_rx_splice_read(struct socket *sock, loff_t *ppos,
 			    struct pipe_inode_info *pipe, size_t len,
 			    unsigned int flags);
@@ -57,6 +58,56 @@ __poll_t stap_rx_poll(struct file *file, struct socket *sock,
 		      struct poll_table_struct *wait);
 bool stap_rx_sock_is_readable(struct sock *sk);
 int stap_rx_set_rcvlowat(struct sock *sk, int val);
-int stap_rx_ioctl(struct sock *sk, int cmd, stap_ioctl_arg_t karg);
+int stap_rx_ioctl(struct sock *sk, int cmd, int *karg);
+
+#ifdef STAP_IOCTL_ULONG
+static inline int stap_ioctl_ulong(struct sock *sk, int cmd,
+				   unsigned long arg)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+	int karg, err;
+
+	if (cmd != SIOCINQ)
+		return ctx->sk_proto->ioctl(sk, cmd, arg);
+	err = stap_rx_ioctl(sk, cmd, &karg);
+	return err ? err : put_user(karg, (int __user *)arg);
+}
+
+#define STAP_PROTO_IOCTL	stap_ioctl_ulong
+#else
+#define STAP_PROTO_IOCTL	stap_rx_ioctl
+#endif
+
+#ifdef STAP_ACCEPT_ARGS
+static inline struct sock *stap_accept_args(struct sock *sk, int flags,
+					    int *err, bool kern)
+{
+	struct proto_accept_arg arg = { .flags = flags, .kern = kern };
+	struct sock *newsk = stap_accept(sk, &arg);
+
+	*err = arg.err;
+	return newsk;
+}
+
+#define STAP_PROTO_ACCEPT	stap_accept_args
+#else
+#define STAP_PROTO_ACCEPT	stap_accept
+#endif
+
+#ifdef STAP_RECVMSG_ADDR_LEN
+static inline int stap_recvmsg_addr_len(struct sock *sk, struct msghdr *msg,
+					size_t len, int flags, int *addr_len)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	if (unlikely(flags & (MSG_OOB | MSG_ERRQUEUE)))
+		return ctx->sk_proto->recvmsg(sk, msg, len, flags, addr_len);
+	return stap_rx_recvmsg(sk, msg, len, flags);
+}
+
+#define STAP_PROTO_RECVMSG	stap_recvmsg_addr_len
+#else
+#define STAP_PROTO_RECVMSG	stap_rx_recvmsg
+#endif
 
 #endif /* _STAP_H */

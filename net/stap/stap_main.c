@@ -23,6 +23,7 @@ static DEFINE_MUTEX(tcpv6_prot_mutex);
 static struct proto *saved_tcpv4_prot;
 static DEFINE_MUTEX(tcpv4_prot_mutex);
 static struct proto stap_prots[STAP_NUM_PROTS][STAP_NUM_CONFIG];
+/* Built at run time from the socket's own, as kTLS builds tls_proto_ops */
 static struct proto_ops stap_proto_ops[STAP_NUM_PROTS][STAP_NUM_CONFIG];
 static struct workqueue_struct *stap_wq;
 
@@ -51,7 +52,7 @@ static struct stap_context *stap_ctx_create(struct sock *sk, gfp_t gfp)
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct stap_context *ctx;
 
-	ctx = kzalloc(sizeof(*ctx), gfp);
+	ctx = kzalloc_obj(*ctx, gfp);
 	if (!ctx)
 		return NULL;
 	ctx->sk_proto = READ_ONCE(sk->sk_prot);
@@ -110,7 +111,7 @@ void stap_disconnect(struct sock *sk)
 {
 	struct stap_abort *ab;
 
-	ab = kmalloc(sizeof(*ab), GFP_ATOMIC);
+	ab = kmalloc_obj(*ab, GFP_ATOMIC);
 	if (!ab) {
 		WRITE_ONCE(sk->sk_err, ECONNABORTED);
 		sk_error_report(sk);
@@ -311,18 +312,26 @@ static int stap_getsockopt(struct sock *sk, int level, int optname,
 	}
 }
 
-/* A child that could not get its own context is not handed out untapped. */
-static struct sock *stap_accept(STAP_ACCEPT_PARAMS)
+/**
+ * stap_accept() - proto.accept of a listener with the stap ULP
+ * @sk: listening socket
+ * @arg: accept flags in, error out
+ *
+ * A child that could not get its own context is not handed out untapped.
+ *
+ * Return: the accepted socket, or NULL with @arg->err set.
+ */
+struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
 	struct sock *newsk;
 
-	newsk = ctx->sk_proto->accept(STAP_ACCEPT_ARGS);
+	newsk = stap_proto_accept(ctx->sk_proto, sk, arg);
 	if (!newsk || stap_get_ctx(newsk))
 		return newsk;
 	/* The child's proto is TCP's again (stap_clone()) */
 	newsk->sk_prot->close(newsk, 0);
-	stap_accept_set_err(-ENOMEM);
+	arg->err = -ENOMEM;
 	return NULL;
 }
 
@@ -334,58 +343,58 @@ static void stap_build_protos(struct proto prot[STAP_NUM_CONFIG],
 	prot[STAP_CONF_BASE].getsockopt	= stap_getsockopt;
 	prot[STAP_CONF_BASE].close	= stap_close;
 	prot[STAP_CONF_BASE].disconnect	= stap_disconnect_proto;
-	prot[STAP_CONF_BASE].accept	= stap_accept;
+	prot[STAP_CONF_BASE].accept	= STAP_PROTO_ACCEPT;
 
 	prot[STAP_CONF_RX] = prot[STAP_CONF_BASE];
-	prot[STAP_CONF_RX].recvmsg		= stap_rx_recvmsg;
+	prot[STAP_CONF_RX].recvmsg		= STAP_PROTO_RECVMSG;
 	prot[STAP_CONF_RX].sock_is_readable	= stap_rx_sock_is_readable;
-	prot[STAP_CONF_RX].ioctl		= stap_rx_ioctl;
+	prot[STAP_CONF_RX].ioctl		= STAP_PROTO_IOCTL;
 	prot[STAP_CONF_RX].release_cb		= stap_rx_release_cb;
 }
 
-static void stap_build_proto_ops(struct proto_ops ops[STAP_NUM_CONFIG],
-				 const struct proto_ops *base)
+static void stap_build_proto_ops(int ip_ver, const struct proto_ops *base)
 {
-	ops[STAP_CONF_BASE] = *base;
+	stap_proto_ops[ip_ver][STAP_CONF_BASE] = *base;
 
-	ops[STAP_CONF_RX] = *base;
-	ops[STAP_CONF_RX].poll		= stap_rx_poll;
-	ops[STAP_CONF_RX].splice_read	= stap_rx_splice_read;
-	ops[STAP_CONF_RX].set_rcvlowat	= stap_rx_set_rcvlowat;
+	stap_proto_ops[ip_ver][STAP_CONF_RX] = *base;
+	stap_proto_ops[ip_ver][STAP_CONF_RX].poll = stap_rx_poll;
+	stap_proto_ops[ip_ver][STAP_CONF_RX].splice_read = stap_rx_splice_read;
+	stap_proto_ops[ip_ver][STAP_CONF_RX].set_rcvlowat =
+		stap_rx_set_rcvlowat;
 	/* Nothing may read the TCP queue around the tap */
-	ops[STAP_CONF_RX].read_sock	= NULL;
-	ops[STAP_CONF_RX].read_skb	= NULL;
+	stap_proto_ops[ip_ver][STAP_CONF_RX].read_sock = NULL;
+	stap_proto_ops[ip_ver][STAP_CONF_RX].read_skb = NULL;
+}
+
+/* Build the tables of one family whenever the address of its TCP proto
+ * changes.
+ */
+static void stap_build_family(struct sock *sk, int ip_ver, struct proto **saved,
+			      struct mutex *lock)
+{
+	struct proto *prot = READ_ONCE(sk->sk_prot);
+
+	/* Pairs with smp_store_release() below */
+	if (likely(prot == smp_load_acquire(saved)))
+		return;
+	mutex_lock(lock);
+	if (likely(prot != *saved)) {
+		stap_build_protos(stap_prots[ip_ver], prot);
+		stap_build_proto_ops(ip_ver, sk->sk_socket->ops);
+		/* Pairs with smp_load_acquire() above */
+		smp_store_release(saved, prot);
+	}
+	mutex_unlock(lock);
 }
 
 static void stap_build_proto(struct sock *sk)
 {
-	int ip_ver = sk->sk_family == AF_INET6 ? STAPV6 : STAPV4;
-	struct proto *prot = READ_ONCE(sk->sk_prot);
-
-	/* Build IPv6 stap whenever the address of tcpv6_prot changes */
-	if (ip_ver == STAPV6 &&
-	    unlikely(prot != smp_load_acquire(&saved_tcpv6_prot))) {
-		mutex_lock(&tcpv6_prot_mutex);
-		if (likely(prot != saved_tcpv6_prot)) {
-			stap_build_protos(stap_prots[STAPV6], prot);
-			stap_build_proto_ops(stap_proto_ops[STAPV6],
-					     sk->sk_socket->ops);
-			smp_store_release(&saved_tcpv6_prot, prot);
-		}
-		mutex_unlock(&tcpv6_prot_mutex);
-	}
-
-	if (ip_ver == STAPV4 &&
-	    unlikely(prot != smp_load_acquire(&saved_tcpv4_prot))) {
-		mutex_lock(&tcpv4_prot_mutex);
-		if (likely(prot != saved_tcpv4_prot)) {
-			stap_build_protos(stap_prots[STAPV4], prot);
-			stap_build_proto_ops(stap_proto_ops[STAPV4],
-					     sk->sk_socket->ops);
-			smp_store_release(&saved_tcpv4_prot, prot);
-		}
-		mutex_unlock(&tcpv4_prot_mutex);
-	}
+	if (sk->sk_family == AF_INET6)
+		stap_build_family(sk, STAPV6, &saved_tcpv6_prot,
+				  &tcpv6_prot_mutex);
+	else
+		stap_build_family(sk, STAPV4, &saved_tcpv4_prot,
+				  &tcpv4_prot_mutex);
 }
 
 /* Called with the socket owned, from setsockopt(TCP_ULP). */
@@ -451,7 +460,7 @@ static void stap_clone(const struct request_sock *req, struct sock *newsk,
 	 */
 	__module_get(THIS_MODULE);
 	rcu_assign_pointer(inet_csk(newsk)->icsk_ulp_data, NULL);
-	ctx = kzalloc(sizeof(*ctx), priority);
+	ctx = kzalloc_obj(*ctx, priority);
 	if (!ctx)
 		goto err_untap;
 	ctx->sk_proto = lctx->sk_proto;

@@ -17,7 +17,6 @@
 #include <linux/sockios.h>
 #include <linux/splice.h>
 #include <net/tcp.h>
-#include <asm/ioctls.h>
 
 #include "stap.h"
 
@@ -96,7 +95,7 @@ static int stap_rx_parse(struct strparser *strp, struct sk_buff *skb)
 	if (len < 0)
 		return -EBADMSG;
 	if (len > stap_rx_max_msg(sk)) {
-		STAP_STATS_INC(ctx, oversize_msgs);
+		ctx->stats.oversize_msgs++;
 		return -EMSGSIZE;
 	}
 	if (len)
@@ -109,7 +108,7 @@ static void stap_rx_abort_parser(struct strparser *strp, int err)
 {
 	struct stap_context *ctx = stap_rx_ctx(strp);
 
-	STAP_STATS_INC(ctx, parse_errors);
+	ctx->stats.parse_errors++;
 	if (err != -EMSGSIZE && err != -ENOMEM)
 		err = -EBADMSG;
 	stap_rx_abort(strp->sk, ctx, -err);
@@ -121,8 +120,8 @@ static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
 	struct stap_rx *rx = &ctx->rx;
 	struct strp_msg *stm = strp_msg(skb);
 
-	STAP_STATS_INC(ctx, rx_pass_msgs);
-	STAP_STATS_ADD(ctx, rx_pass_bytes, skb->len);
+	ctx->stats.rx_pass_msgs++;
+	ctx->stats.rx_pass_bytes += skb->len;
 	if (unlikely(!skb->len)) {
 		consume_skb(skb);
 		return;
@@ -156,18 +155,18 @@ static void stap_rx_verdict(struct sock *sk, struct stap_context *ctx,
 		stap_rx_enqueue(sk, ctx, skb);
 		return;
 	case STAP_VERDICT_DISCONNECT:
-		STAP_STATS_INC(ctx, disconnects);
+		ctx->stats.disconnects++;
 		stap_rx_abort(sk, ctx, ECONNABORTED);
 		stap_disconnect(sk);
 		break;
 	case STAP_VERDICT_DROP:
 		break;
 	default:
-		STAP_STATS_INC(ctx, bad_verdicts);
+		ctx->stats.bad_verdicts++;
 		break;
 	}
-	STAP_STATS_INC(ctx, rx_drop_msgs);
-	STAP_STATS_ADD(ctx, rx_drop_bytes, len);
+	ctx->stats.rx_drop_msgs++;
+	ctx->stats.rx_drop_bytes += len;
 	kfree_skb(skb);
 }
 
@@ -218,7 +217,7 @@ static void stap_rx_check_fin(struct sock *sk, struct stap_context *ctx)
 	    !sock_flag(sk, SOCK_DONE) ||
 	    !skb_queue_empty(&sk->sk_receive_queue))
 		return;
-	STAP_STATS_INC(ctx, parse_errors);
+	ctx->stats.parse_errors++;
 	stap_rx_abort(sk, ctx, EPROTO);
 }
 
@@ -392,7 +391,6 @@ static void stap_rx_wait(struct sock *sk, struct stap_context *ctx,
  * @msg: destination
  * @len: bytes wanted
  * @flags: MSG_* flags; MSG_OOB and MSG_ERRQUEUE go to TCP unchanged
- * @addr_len: unused, as for TCP
  *
  * Reads the passed messages as one byte stream, with TCP's semantics for
  * blocking, SO_RCVTIMEO, SO_RCVLOWAT, MSG_WAITALL, MSG_PEEK, MSG_TRUNC and
@@ -401,7 +399,7 @@ static void stap_rx_wait(struct sock *sk, struct stap_context *ctx,
  * Return: bytes read, 0 at EOF, or a negative errno.
  */
 int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
-		    int flags, int *addr_len)
+		    int flags)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
 	size_t copied = 0;
@@ -409,7 +407,7 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	long timeo;
 
 	if (unlikely(flags & (MSG_OOB | MSG_ERRQUEUE)))
-		return ctx->sk_proto->recvmsg(sk, msg, len, flags, addr_len);
+		return stap_proto_recvmsg(ctx->sk_proto, sk, msg, len, flags);
 
 	lock_sock(sk);
 	target = stap_rx_rcvlowat(ctx, flags & MSG_WAITALL, len);
@@ -595,19 +593,20 @@ bool stap_rx_sock_is_readable(struct sock *sk)
  * stap_rx_ioctl() - proto.ioctl of a tapped socket
  * @sk: socket
  * @cmd: SIOCINQ counts passed bytes; everything else goes to TCP
- * @karg: argument
+ * @karg: the answer
  *
  * Return: 0 or a negative errno.
  */
-int stap_rx_ioctl(struct sock *sk, int cmd, stap_ioctl_arg_t karg)
+int stap_rx_ioctl(struct sock *sk, int cmd, int *karg)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
 
 	if (cmd != SIOCINQ)
-		return ctx->sk_proto->ioctl(sk, cmd, karg);
+		return stap_proto_ioctl(ctx->sk_proto, sk, cmd, karg);
 	if (sk->sk_state == TCP_LISTEN)
 		return -EINVAL;
-	return stap_ioctl_answer(karg, READ_ONCE(ctx->rx.queued));
+	*karg = READ_ONCE(ctx->rx.queued);
+	return 0;
 }
 
 /**

@@ -91,18 +91,4 @@ struct stap_stats {
 	__u64	oversize_msgs;
 };
 
-/* Attributes of INET_ULP_INFO_STAP in the tcp_ulp_ops.get_info nest */
-enum {
-	STAP_INFO_UNSPEC,
-	STAP_INFO_RX,		/* u8: receive direction tapped */
-	STAP_INFO_TX,		/* u8: send direction tapped */
-	STAP_INFO_RX_PASS_MSGS,	/* u64 */
-	STAP_INFO_RX_DROP_MSGS,	/* u64 */
-	STAP_INFO_TX_PASS_MSGS,	/* u64 */
-	STAP_INFO_TX_DROP_MSGS,	/* u64 */
-	STAP_INFO_PAD,
-	__STAP_INFO_MAX,
-};
-#define STAP_INFO_MAX (__STAP_INFO_MAX - 1)
-
 #endif /* _UAPI_LINUX_STAP_H */

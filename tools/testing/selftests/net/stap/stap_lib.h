@@ -48,14 +48,13 @@ static inline socklen_t stap_loopback(int family, struct sockaddr_storage *ss,
 		a->sin6_addr = in6addr_loopback;
 		a->sin6_port = htons(port);
 		return sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		a->sin_port = htons(port);
-		return sizeof(*a);
 	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->sin_port = htons(port);
+	return sizeof(*a);
 }
 
 /* A listening socket on loopback; its port in *port. */

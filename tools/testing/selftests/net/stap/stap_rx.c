@@ -652,11 +652,12 @@ TEST_F(rx, random_fragmentation)
 	ASSERT_NE(wbuf, NULL);
 	ASSERT_NE(want, NULL);
 	for (i = 0; i < nmsg; i++) {
-		uint32_t len = 1 + (rand_r(&seed) % (1u << (rand_r(&seed) % 19)));
+		uint32_t len = 1u << (rand_r(&seed) % 19);
 		bool drop = !(rand_r(&seed) % 5);
 		uint32_t be;
 		size_t j;
 
+		len = 1 + rand_r(&seed) % len;
 		if (len > maxmsg)
 			len = maxmsg;
 		be = htonl(len);

@@ -254,7 +254,7 @@ echo "vmtest: booting $IMAGE ($RELEASE) with $([ -n "$MODULE" ] && basename "$MO
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $ACCEL -smp 2 -m 4G \
 	-nodefaults -display none -no-reboot \
 	-serial stdio -kernel "$IMAGE" -initrd "$INITRD" \
-	-append "console=ttyS0 panic=-1 printk.time=1 loglevel=5 kmemleak=on softlockup_panic=0 vmtest.proj=$PROJ" \
+	-append "console=ttyS0 no5lvl acpi=noirq panic=-1 printk.time=1 loglevel=5 kmemleak=on softlockup_panic=0 vmtest.proj=$PROJ" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$PROJ",mount_tag=proj,security_model=none,multidevs=remap \
 	-virtfs local,path="$RUN",mount_tag=vmrun,security_model=none,multidevs=remap \
