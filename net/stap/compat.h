@@ -74,10 +74,13 @@ static inline int stap_proto_recvmsg(struct proto *prot, struct sock *sk,
 }
 #endif
 
-/* copy_struct_from_sockptr() came with 6.13 and was backported to 6.12.y */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
-static inline int copy_struct_from_sockptr(void *dst, size_t ksize,
-					   sockptr_t src, size_t usize)
+/* copy_struct_from_sockptr() came with 6.13; 6.12.y's backport copies
+ * only min(ksize, usize) bytes from user space and so never sees a
+ * non-zero tail. Use a complete one before 7.0.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
+static inline int stap_copy_struct_from_sockptr(void *dst, size_t ksize,
+						sockptr_t src, size_t usize)
 {
 	size_t size = min(ksize, usize);
 
@@ -90,6 +93,8 @@ static inline int copy_struct_from_sockptr(void *dst, size_t ksize,
 	memcpy(dst, src.kernel, size);
 	return 0;
 }
+
+#define copy_struct_from_sockptr stap_copy_struct_from_sockptr
 #endif
 
 /* Typed allocators came with 7.0 */

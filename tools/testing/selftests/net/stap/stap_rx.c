@@ -546,6 +546,89 @@ TEST_F(rx, shutdown_wakes_blocked_reader)
 	pthread_join(t, NULL);
 }
 
+struct close_race {
+	int fd;		/* closed while the test reads it */
+	int cfd;	/* then written to */
+	char msg[16];
+	size_t len;
+};
+
+static void *close_then_send(void *arg)
+{
+	struct close_race *cr = arg;
+
+	usleep(200000);
+	close(cr->fd);
+	usleep(200000);
+	send(cr->cfd, cr->msg, cr->len, 0);
+	return NULL;
+}
+
+/* close() from another thread does not end a blocked read (the read still
+ * holds the file), but must not break it either: the data arrives, then
+ * the socket is released.
+ */
+TEST_F(rx, close_racing_blocked_reader)
+{
+	struct close_race cr = { .fd = self->sfd, .cfd = self->cfd };
+	char want[64], got[64];
+	pthread_t t;
+
+	self->sfd = -1;
+	cr.len = expect_tagged(variant->parser, "P", want);
+	memcpy(cr.msg, want, cr.len);
+	ASSERT_EQ(pthread_create(&t, NULL, close_then_send, &cr), 0);
+	EXPECT_EQ(recv(cr.fd, got, sizeof(got), 0), (ssize_t)cr.len);
+	EXPECT_EQ(memcmp(got, want, cr.len), 0);
+	pthread_join(t, NULL);
+}
+
+/* Two processes read one tapped socket: every passed byte is read once. */
+TEST_F(rx, multi_process_readers)
+{
+	size_t i, n, total = 0, got = 0;
+	char buf[4096], payload[7];
+	int p[2], status;
+	pid_t pid[2];
+
+	if (variant->parser == PARSE_NONE)
+		SKIP(return, "covered with the framing parsers");
+	ASSERT_EQ(pipe(p), 0);
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		ASSERT_GE(pid[i], 0);
+		if (!pid[i]) {
+			size_t mine = 0;
+			ssize_t r;
+
+			while ((r = recv(self->sfd, buf, 100, 0)) > 0)
+				mine += r;
+			_exit(write(p[1], &mine, sizeof(mine)) !=
+			      sizeof(mine));
+		}
+	}
+	for (i = 0; i < 2000; i++) {
+		memset(payload, 'a' + i % 26, 7);
+		payload[0] = i % 4 ? 'P' : 'D';
+		n = frame(variant->parser, buf, payload, 7);
+		ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
+		if (i % 4)
+			total += n;
+	}
+	ASSERT_EQ(shutdown(self->cfd, SHUT_WR), 0);
+	for (i = 0; i < 2; i++) {
+		size_t mine;
+
+		ASSERT_EQ(read(p[0], &mine, sizeof(mine)), sizeof(mine));
+		got += mine;
+		ASSERT_EQ(waitpid(pid[i], &status, 0), pid[i]);
+		EXPECT_EQ(status, 0);
+	}
+	EXPECT_EQ(got, total);
+	close(p[0]);
+	close(p[1]);
+}
+
 TEST_F(rx, efault)
 {
 	send_tagged(_metadata, self->cfd, variant->parser, "P");

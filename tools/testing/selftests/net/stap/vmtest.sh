@@ -61,6 +61,11 @@ guest_main() {
 	mount -t proc proc /proc 2>/dev/null
 	mount -t sysfs sys /sys 2>/dev/null
 	mount -t devtmpfs dev /dev 2>/dev/null
+	# What udev would add: the kselftest runner logs to /dev/stdout
+	ln -sf /proc/self/fd /dev/fd
+	ln -sf /proc/self/fd/0 /dev/stdin
+	ln -sf /proc/self/fd/1 /dev/stdout
+	ln -sf /proc/self/fd/2 /dev/stderr
 	mkdir -p /dev/pts /dev/shm
 	mount -t devpts devpts /dev/pts 2>/dev/null
 	mount -t tmpfs tmpfs /dev/shm 2>/dev/null
@@ -271,7 +276,8 @@ if [ $CHECK_SPLAT -eq 1 ]; then
 	{
 		grep -aE '^\[ *[0-9]+\.[0-9]+\]' "$LOG"
 		cat "$RUN/dmesg" "$RUN/kmemleak" 2>/dev/null
-	} | grep -aE -A25 "$SPLAT_RE" > "$RUN/splat" && splat=1
+	} | grep -aE -A25 "$SPLAT_RE" > "$RUN/splat"
+	[ -s "$RUN/splat" ] && splat=1
 	if [ $splat -eq 1 ]; then
 		echo "vmtest: FAIL: the guest kernel reported a splat:"
 		head -n 80 "$RUN/splat"
