@@ -57,7 +57,7 @@ count_tap() {
 	while IFS= read -r line; do
 		case "$line" in
 		"# # Totals: pass:"*|"# Totals: pass:"*)
-			p=$(echo "$line" | sed -n 's/.*pass:\([0-9]*\).*/\1/p')
+			p=$(echo "$line" | sed -n 's/.*Totals: pass:\([0-9]*\).*/\1/p')
 			f=$(echo "$line" | sed -n 's/.* fail:\([0-9]*\).*/\1/p')
 			s=$(echo "$line" | sed -n 's/.* skip:\([0-9]*\).*/\1/p')
 			pass=$((pass + p))

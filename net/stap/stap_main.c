@@ -101,11 +101,13 @@ static void stap_abort_work(struct work_struct *work)
 
 /**
  * stap_disconnect() - abort the connection after a DISCONNECT verdict
- * @sk: socket, locked by the caller (owned or bh-locked)
+ * @sk: socket
  *
  * tcp_abort() needs the socket unlocked, so it runs from stap's workqueue:
  * the peer sees a reset and the application ECONNABORTED. The receive side
  * has already stopped.
+ *
+ * Context: Any context, the socket locked.
  */
 void stap_disconnect(struct sock *sk)
 {
@@ -124,7 +126,8 @@ void stap_disconnect(struct sock *sk)
 }
 
 /* Closing with passed data never read resets the connection, as TCP does
- * with unread data in its receive queue.
+ * with unread data in its receive queue. Called from inet_release() in
+ * process context, the socket not locked.
  */
 static void stap_close(struct sock *sk, long timeout)
 {
@@ -225,6 +228,7 @@ static int do_stap_setsockopt_params(struct sock *sk, sockptr_t optval,
 	return err;
 }
 
+/* Called in process context, the socket not locked. */
 static int stap_setsockopt(struct sock *sk, int level, int optname,
 			   sockptr_t optval, unsigned int optlen)
 {
@@ -289,6 +293,7 @@ static int do_stap_getsockopt_stats(struct sock *sk, char __user *optval,
 				    optval, optlen);
 }
 
+/* Called in process context, the socket not locked. */
 static int stap_getsockopt(struct sock *sk, int level, int optname,
 			   char __user *optval, int __user *optlen)
 {
@@ -318,6 +323,8 @@ static int stap_getsockopt(struct sock *sk, int level, int optname,
  * @arg: accept flags in, error out
  *
  * A child that could not get its own context is not handed out untapped.
+ *
+ * Context: Process context (inet_accept()), the listener not locked.
  *
  * Return: the accepted socket, or NULL with @arg->err set.
  */

@@ -373,16 +373,30 @@ static int stap_rx_status(struct sock *sk, struct stap_context *ctx,
 	return 0;
 }
 
-static void stap_rx_wait(struct sock *sk, struct stap_context *ctx,
-			 long *timeo, int target)
+/* Nothing (more) to read: wait for @target passed bytes, or say what the
+ * read returns instead: 1 for EOF or a negative errno. Called with the
+ * socket owned; sleeps with it released.
+ */
+static int stap_rx_wait(struct sock *sk, struct stap_context *ctx,
+			long *timeo, int target, bool consume)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err;
+
+	err = stap_rx_status(sk, ctx, consume);
+	if (err)
+		return err;
+	if (!*timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
 
 	add_wait_queue(sk_sleep(sk), &wait);
 	sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
 	sk_wait_event(sk, timeo, stap_rx_readable(sk, ctx, target), &wait);
 	sk_clear_bit(SOCKWQ_ASYNC_WAITDATA, sk);
 	remove_wait_queue(sk_sleep(sk), &wait);
+	return 0;
 }
 
 /**
@@ -396,14 +410,16 @@ static void stap_rx_wait(struct sock *sk, struct stap_context *ctx,
  * blocking, SO_RCVTIMEO, SO_RCVLOWAT, MSG_WAITALL, MSG_PEEK, MSG_TRUNC and
  * MSG_DONTWAIT.
  *
+ * Context: Process context; takes the socket lock.
+ *
  * Return: bytes read, 0 at EOF, or a negative errno.
  */
 int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		    int flags)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
+	int target, want, err;
 	size_t copied = 0;
-	int target, err;
 	long timeo;
 
 	if (unlikely(flags & (MSG_OOB | MSG_ERRQUEUE)))
@@ -423,21 +439,13 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		err = 0;
 		if (copied >= target)
 			break;
-		err = stap_rx_status(sk, ctx, !copied);
+		/* A peek has consumed nothing: wait for all of @target */
+		want = (flags & MSG_PEEK) ? target : target - copied;
+		err = stap_rx_wait(sk, ctx, &timeo, want, !copied);
 		if (err) {
 			err = err > 0 ? 0 : err;
 			break;
 		}
-		if (!timeo) {
-			err = -EAGAIN;
-			break;
-		}
-		if (signal_pending(current)) {
-			err = sock_intr_errno(timeo);
-			break;
-		}
-		stap_rx_wait(sk, ctx, &timeo,
-			     (flags & MSG_PEEK) ? target : target - copied);
 	}
 	stap_rx_ungate(sk, ctx);
 	release_sock(sk);
@@ -472,6 +480,8 @@ static int stap_rx_splice_one(struct sock *sk, struct stap_rx *rx,
  *
  * Moves passed bytes only, blocking as tcp_splice_read() does.
  *
+ * Context: Process context, the pipe locked; takes the socket lock.
+ *
  * Return: bytes spliced, 0 at EOF, or a negative errno.
  */
 ssize_t stap_rx_splice_read(struct socket *sock, loff_t *ppos,
@@ -501,20 +511,11 @@ ssize_t stap_rx_splice_read(struct socket *sock, loff_t *ppos,
 		}
 		if (spliced)
 			break;
-		n = stap_rx_status(sk, ctx, true);
+		n = stap_rx_wait(sk, ctx, &timeo, 1, true);
 		if (n) {
 			spliced = n > 0 ? 0 : n;
 			break;
 		}
-		if (!timeo) {
-			spliced = -EAGAIN;
-			break;
-		}
-		if (signal_pending(current)) {
-			spliced = sock_intr_errno(timeo);
-			break;
-		}
-		stap_rx_wait(sk, ctx, &timeo, 1);
 	}
 	stap_rx_ungate(sk, ctx);
 	release_sock(sk);
@@ -529,6 +530,8 @@ ssize_t stap_rx_splice_read(struct socket *sock, loff_t *ppos,
  *
  * tcp_poll(), with EPOLLIN meaning passed bytes (at least SO_RCVLOWAT of
  * them), an error or EOF, never unframed TCP data.
+ *
+ * Context: Any process context; lockless.
  *
  * Return: poll mask.
  */
@@ -552,12 +555,14 @@ __poll_t stap_rx_poll(struct file *file, struct socket *sock,
 
 /**
  * stap_rx_set_rcvlowat() - proto_ops.set_rcvlowat of a tapped socket
- * @sk: socket, owned by the caller
+ * @sk: socket
  * @val: the new SO_RCVLOWAT
  *
  * TCP signals data only once sk_rcvlowat bytes are queued, which would
  * leave smaller messages unframed: stap keeps the value for passed bytes
  * and TCP's at 1. TCP still sizes the receive buffer for it.
+ *
+ * Context: Process context with the socket owned.
  *
  * Return: 0 or a negative errno.
  */
@@ -580,6 +585,8 @@ int stap_rx_set_rcvlowat(struct sock *sk, int val)
  * stap_rx_sock_is_readable() - proto.sock_is_readable of a tapped socket
  * @sk: socket
  *
+ * Context: Any context; lockless.
+ *
  * Return: true when passed bytes wait to be read.
  */
 bool stap_rx_sock_is_readable(struct sock *sk)
@@ -594,6 +601,8 @@ bool stap_rx_sock_is_readable(struct sock *sk)
  * @sk: socket
  * @cmd: SIOCINQ counts passed bytes; everything else goes to TCP
  * @karg: the answer
+ *
+ * Context: Process context; lockless read of the count.
  *
  * Return: 0 or a negative errno.
  */
