@@ -677,7 +677,9 @@ TEST_F(rx, slow_reader_blocks_writer)
 {
 	size_t total = 0, got = 0, off = 0, n;
 	char buf[1100], payload[1024];
+	socklen_t sl = sizeof(int);
 	struct stap_stats st;
+	int rcvbuf, queued;
 	pid_t pid;
 	ssize_t r;
 
@@ -700,6 +702,12 @@ TEST_F(rx, slow_reader_blocks_writer)
 		ASSERT_LT(total, 64u << 20);
 	}
 	ASSERT_EQ(errno, EAGAIN);
+	/* What waits for the reader stays within the receive buffer */
+	ASSERT_EQ(getsockopt(self->sfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &sl),
+		  0);
+	ASSERT_EQ(ioctl(self->sfd, FIONREAD, &queued), 0);
+	EXPECT_GT(queued, 0);
+	EXPECT_LE(queued, rcvbuf);
 	/* Finish the message cut by the full window, then drain. */
 	pid = fork();
 	ASSERT_GE(pid, 0);
