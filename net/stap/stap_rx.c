@@ -63,6 +63,8 @@ static void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err)
 
 	if (rx->err)
 		return;
+	/* Paused: strp_process() frames nothing more of the current skb */
+	strp_pause(&rx->strp);
 	strp_stop(&rx->strp);
 	kfree_skb(rx->strp.skb_head);
 	rx->strp.skb_head = NULL;

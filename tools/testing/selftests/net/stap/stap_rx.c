@@ -499,6 +499,32 @@ TEST_F(rx, disconnect_verdict)
 	EXPECT_EQ(st.rx_pass_msgs, 1);
 }
 
+/* Nothing after a disconnect verdict is framed, even in the same write */
+TEST_F(rx, disconnect_stops_framing)
+{
+	char buf[64], payload[7];
+	struct stap_stats st;
+	size_t n = 0;
+	int i;
+
+	if (variant->parser == PARSE_NONE)
+		SKIP(return, "one write is one chunk");
+	for (i = 0; i < 3; i++) {
+		memset(payload, 'm', 7);
+		payload[0] = "PXP"[i];
+		n += frame(variant->parser, buf + n, payload, 7);
+	}
+	ASSERT_EQ(send(self->cfd, buf, n, 0), (ssize_t)n);
+	n = msg_len(variant->parser);
+	ASSERT_EQ(recv(self->sfd, buf, sizeof(buf), 0), (ssize_t)n);
+	EXPECT_EQ(buf[tag_off(variant->parser)], 'P');
+	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), 0), -1);
+	EXPECT_EQ(errno, ECONNABORTED);
+	ASSERT_EQ(stap_get_stats(self->sfd, &st), 0);
+	EXPECT_EQ(st.rx_pass_msgs, 1);
+	EXPECT_EQ(st.disconnects, 1);
+}
+
 TEST_F(rx, reset_by_peer)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
