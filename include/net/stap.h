@@ -55,7 +55,6 @@ struct stap_rx {
  * @sk_ops: the socket's proto_ops before stap, restored on close
  * @saved_data_ready: the socket's sk_data_ready before stap
  * @progs: programs by &enum stap_slot, NULL for an empty slot
- * @attached: STAP_PARAMS was set (or inherited from the listener)
  * @rx_on: the receive direction is tapped
  * @tx_on: the send direction is tapped
  * @stats: counters, written under the socket lock
@@ -67,13 +66,20 @@ struct stap_context {
 	const struct proto_ops	*sk_ops;
 	void			(*saved_data_ready)(struct sock *sk);
 	struct bpf_prog		*progs[STAP_NUM_SLOTS];
-	bool			attached;
 	bool			rx_on;
 	bool			tx_on;
 	struct stap_stats	stats;
 	struct stap_rx		rx;
 	struct rcu_head		rcu;
 };
+
+/* STAP_PARAMS was set (or inherited from the listener): a direction is
+ * tapped, as STAP_PARAMS refuses all slots empty.
+ */
+static inline bool stap_attached(const struct stap_context *ctx)
+{
+	return ctx->rx_on || ctx->tx_on;
+}
 
 static inline struct stap_context *stap_get_ctx(const struct sock *sk)
 {

@@ -180,7 +180,7 @@ static int __stap_attach(struct sock *sk, struct stap_context *ctx,
 	int state = sk->sk_state;
 	int err;
 
-	if (ctx->attached)
+	if (stap_attached(ctx))
 		return -EBUSY;
 	if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT &&
 	    state != TCP_LISTEN)
@@ -194,7 +194,6 @@ static int __stap_attach(struct sock *sk, struct stap_context *ctx,
 		if (err)
 			goto err_put_progs;
 	}
-	ctx->attached = true;
 	ctx->rx_on = !!ctx->progs[STAP_SLOT_RECV_VERDICT];
 	stap_update_sk_prot(sk, ctx);
 	if (ctx->rx_on && state != TCP_LISTEN)
@@ -283,7 +282,7 @@ static int do_stap_getsockopt_stats(struct sock *sk, char __user *optval,
 	struct stap_stats st;
 
 	lock_sock(sk);
-	if (!ctx->attached) {
+	if (!stap_attached(ctx)) {
 		release_sock(sk);
 		return -ENODATA;
 	}
@@ -473,7 +472,6 @@ static void stap_clone(const struct request_sock *req, struct sock *newsk,
 	ctx->sk_proto = lctx->sk_proto;
 	ctx->sk_ops = lctx->sk_ops;
 	ctx->saved_data_ready = lctx->saved_data_ready;
-	ctx->attached = lctx->attached;
 	ctx->rx_on = lctx->rx_on;
 	stap_bpf_dup_progs(ctx, lctx);
 	if (ctx->rx_on && stap_rx_init(newsk, ctx))
