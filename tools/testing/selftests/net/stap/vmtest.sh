@@ -55,9 +55,10 @@ SPLAT_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|possible recu
 
 guest_main() {
 	# Runs inside the guest, chrooted into the host's root (overlay).
-	local run=/run/vmtest rc
+	local run=/run/vmtest rc proj
 	export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	export HOME=/root
+	proj=$(sed -n 's/.*vmtest.proj=\([^ ]*\).*/\1/p' /proc/cmdline)
 	mount -t proc proc /proc 2>/dev/null
 	mount -t sysfs sys /sys 2>/dev/null
 	mount -t devtmpfs dev /dev 2>/dev/null
@@ -69,7 +70,17 @@ guest_main() {
 	mkdir -p /dev/pts /dev/shm
 	mount -t devpts devpts /dev/pts 2>/dev/null
 	mount -t tmpfs tmpfs /dev/shm 2>/dev/null
-	mount -t tmpfs tmpfs /tmp 2>/dev/null
+	# The overlay root is writable; a read-only fallback root gets a tmpfs
+	# /tmp, and the project again if it lives below /tmp.
+	if ! (: > /tmp/.vmtest) 2>/dev/null; then
+		mount -t tmpfs tmpfs /tmp
+		case "$proj" in
+		/tmp/*)
+			mkdir -p "$proj"
+			mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 \
+				proj "$proj" ;;
+		esac
+	fi
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 	mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
@@ -78,7 +89,10 @@ guest_main() {
 	sysctl -qw kernel.panic_on_warn=0 2>/dev/null
 	[ -w /sys/kernel/debug/kmemleak ] &&
 		echo clear > /sys/kernel/debug/kmemleak
-	cd "$(cat $run/cwd)" || exit 126
+	if ! cd "$(cat $run/cwd)"; then
+		echo 126 > $run/rc
+		return
+	fi
 	export STAP_KO=$(cat $run/module)
 	if [ -n "$(cat $run/module)" ]; then
 		insmod "$(cat $run/module)" || {
