@@ -137,8 +137,10 @@ int stap_bpf_run(struct bpf_prog *prog, struct sock *sk, struct sk_buff *skb,
 {
 	int ret;
 
+	/* The word a sockmap redirect uses holds the dst: dropping it leaves
+	 * no redirect for the program to find (stap clears its own below).
+	 */
 	skb_dst_drop(skb);
-	stap_skb_redirect_clear(skb);
 	skb->pkt_type = pkt_type;
 	skb->sk = sk;
 	rcu_read_lock();

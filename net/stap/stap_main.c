@@ -360,16 +360,17 @@ static void stap_build_protos(struct proto prot[STAP_NUM_CONFIG],
 
 static void stap_build_proto_ops(int ip_ver, const struct proto_ops *base)
 {
+	struct proto_ops *rx = &stap_proto_ops[ip_ver][STAP_CONF_RX];
+
 	stap_proto_ops[ip_ver][STAP_CONF_BASE] = *base;
 
-	stap_proto_ops[ip_ver][STAP_CONF_RX] = *base;
-	stap_proto_ops[ip_ver][STAP_CONF_RX].poll = stap_rx_poll;
-	stap_proto_ops[ip_ver][STAP_CONF_RX].splice_read = stap_rx_splice_read;
-	stap_proto_ops[ip_ver][STAP_CONF_RX].set_rcvlowat =
-		stap_rx_set_rcvlowat;
+	*rx = *base;
+	rx->poll		= stap_rx_poll;
+	rx->splice_read		= stap_rx_splice_read;
+	rx->set_rcvlowat	= stap_rx_set_rcvlowat;
 	/* Nothing may read the TCP queue around the tap */
-	stap_proto_ops[ip_ver][STAP_CONF_RX].read_sock = NULL;
-	stap_proto_ops[ip_ver][STAP_CONF_RX].read_skb = NULL;
+	rx->read_sock		= NULL;
+	rx->read_skb		= NULL;
 }
 
 /* Build the tables of one family whenever the address of its TCP proto
