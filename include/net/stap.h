@@ -50,6 +50,35 @@ struct stap_rx {
 };
 
 /**
+ * struct stap_tx - send side of a tapped socket
+ * @strp: frames what the application writes into messages; strparser in
+ *	general mode, fed by stap's sendmsg
+ * @sk: the socket, which general-mode strparser does not know
+ * @pending: accepted messages TCP has not taken all of yet, in order;
+ *	strp_msg()->offset is the next byte to hand over
+ * @framing: bytes taken from the application and not yet framed into a
+ *	message, charged to the socket
+ * @pending_bytes: bytes of @pending not yet handed to TCP, charged
+ * @flags: MSG_MORE and MSG_EOR of the send being framed
+ * @err: positive errno every later send returns; sticky
+ * @corked: TCP holds frames stap pushed with MSG_MORE
+ * @work_queued: a deferred push of @pending is queued
+ * @saved_write_space: the socket's sk_write_space before stap
+ */
+struct stap_tx {
+	struct strparser	strp;
+	struct sock		*sk;
+	struct sk_buff_head	pending;
+	unsigned int		framing;
+	unsigned int		pending_bytes;
+	int			flags;
+	int			err;
+	bool			corked;
+	bool			work_queued;
+	void			(*saved_write_space)(struct sock *sk);
+};
+
+/**
  * struct stap_context - state of a socket with the stap ULP
  * @sk_proto: TCP's proto of the socket, restored on close
  * @sk_ops: the socket's proto_ops before stap, restored on close
@@ -59,6 +88,7 @@ struct stap_rx {
  * @tx_on: the send direction is tapped
  * @stats: counters, written under the socket lock
  * @rx: receive state, valid when @rx_on
+ * @tx: send state, valid when @tx_on
  * @rcu: frees the context after lockless readers (poll) are done
  */
 struct stap_context {
@@ -70,6 +100,7 @@ struct stap_context {
 	bool			tx_on;
 	struct stap_stats	stats;
 	struct stap_rx		rx;
+	struct stap_tx		tx;
 	struct rcu_head		rcu;
 };
 

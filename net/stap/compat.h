@@ -9,7 +9,10 @@
 #include <linux/version.h>
 #include <linux/sockptr.h>
 #include <linux/skmsg.h>
+#include <linux/tcp.h>
+#include <linux/uio.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 /* proto.accept takes struct proto_accept_arg since 6.10; older kernels
  * get stap_accept_args() in stap.h around the new shape.
@@ -95,6 +98,81 @@ static inline int stap_copy_struct_from_sockptr(void *dst, size_t ksize,
 }
 
 #define copy_struct_from_sockptr stap_copy_struct_from_sockptr
+#endif
+
+/* skb_send_sock_locked() takes MSG_* flags in 7.3 but not in 6.12 (the
+ * release in between is not pinned down here). Without them, MSG_MORE
+ * holds TCP's partial frames as TCP_CORK does for the duration of the
+ * send, which is what tcp_push() does with it.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
+static inline int stap_skb_send_sock_locked_with_flags(struct sock *sk,
+							struct sk_buff *skb,
+							int offset, int len,
+							int flags)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+	u8 nonagle = tp->nonagle;
+	int ret;
+
+	if (flags & MSG_MORE)
+		tp->nonagle |= TCP_NAGLE_CORK;
+	ret = skb_send_sock_locked(sk, skb, offset, len);
+	tp->nonagle = nonagle;
+	return ret;
+}
+
+#define skb_send_sock_locked_with_flags stap_skb_send_sock_locked_with_flags
+#endif
+
+/* Splicing pages into an skb: skb_splice_from_iter() since 6.5, with a
+ * gfp argument until after 6.12; proto.sendpage before 6.5, for which
+ * stap takes the page references itself.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#define stap_skb_splice_from_iter	skb_splice_from_iter
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+static inline ssize_t stap_skb_splice_from_iter(struct sk_buff *skb,
+						struct iov_iter *iter,
+						ssize_t maxsize)
+{
+	return skb_splice_from_iter(skb, iter, maxsize, GFP_KERNEL);
+}
+#else
+static inline ssize_t stap_skb_splice_from_iter(struct sk_buff *skb,
+						struct iov_iter *iter,
+						ssize_t maxsize)
+{
+	ssize_t spliced = 0, len;
+	struct page *page;
+	size_t off;
+
+	while (maxsize > 0 && iov_iter_count(iter) &&
+	       skb_shinfo(skb)->nr_frags < MAX_SKB_FRAGS) {
+		len = iov_iter_get_pages2(iter, &page, maxsize, 1, &off);
+		if (len <= 0)
+			return spliced ? spliced : (len ? len : -EIO);
+		skb_fill_page_desc(skb, skb_shinfo(skb)->nr_frags, page, off,
+				   len);
+		skb_len_add(skb, len);
+		spliced += len;
+		maxsize -= len;
+	}
+	return spliced;
+}
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+static inline bool stap_msg_splice(const struct msghdr *msg)
+{
+	return msg->msg_flags & MSG_SPLICE_PAGES;
+}
+#else
+#define STAP_TX_SENDPAGE
+static inline bool stap_msg_splice(const struct msghdr *msg)
+{
+	return false;
+}
 #endif
 
 /* Typed allocators came with 7.0 */

@@ -18,6 +18,8 @@
 enum {
 	STAP_CONF_BASE,		/* ULP set, no programs yet */
 	STAP_CONF_RX,		/* receive direction tapped */
+	STAP_CONF_TX,		/* send direction tapped */
+	STAP_CONF_RXTX,		/* both */
 	STAP_NUM_CONFIG,
 };
 
@@ -30,7 +32,8 @@ enum {
 /* stap_main.c */
 void stap_update_sk_prot(struct sock *sk, struct stap_context *ctx);
 struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg);
-void stap_disconnect(struct sock *sk);
+int stap_defer(struct sock *sk, void (*fn)(struct sock *sk));
+void stap_disconnect(struct sock *sk, struct stap_context *ctx);
 
 /* stap_bpf.c */
 int stap_bpf_get_progs(struct stap_context *ctx,
@@ -41,11 +44,16 @@ void stap_bpf_dup_progs(struct stap_context *dst,
 void stap_bpf_fill_ids(const struct stap_context *ctx, struct stap_params *p);
 int stap_bpf_run(struct bpf_prog *prog, struct sock *sk, struct sk_buff *skb,
 		 u8 pkt_type);
+struct sk_buff *stap_bpf_view(struct sk_buff *skb, unsigned int off,
+			      unsigned int len);
+int stap_bpf_parse(struct bpf_prog *prog, struct sock *sk,
+		   struct sk_buff *skb, unsigned int off, u8 pkt_type);
 
 /* stap_rx.c */
 int stap_rx_init(struct sock *sk, struct stap_context *ctx);
 void stap_rx_start(struct sock *sk, struct stap_context *ctx);
 void stap_rx_stop(struct sock *sk, struct stap_context *ctx);
+void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err);
 bool stap_rx_has_unread(const struct stap_context *ctx);
 void stap_rx_data_ready(struct sock *sk);
 void stap_rx_release_cb(struct sock *sk);
@@ -54,11 +62,36 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 ssize_t stap_rx_splice_read(struct socket *sock, loff_t *ppos,
 			    struct pipe_inode_info *pipe, size_t len,
 			    unsigned int flags);
-__poll_t stap_rx_poll(struct file *file, struct socket *sock,
-		      struct poll_table_struct *wait);
+__poll_t stap_rx_poll_mask(struct sock *sk, const struct stap_context *ctx,
+			   __poll_t mask);
 bool stap_rx_sock_is_readable(struct sock *sk);
 int stap_rx_set_rcvlowat(struct sock *sk, int val);
 int stap_rx_ioctl(struct sock *sk, int cmd, int *karg);
+
+/* stap_tx.c */
+int stap_tx_init(struct sock *sk, struct stap_context *ctx);
+void stap_tx_start(struct sock *sk, struct stap_context *ctx);
+void stap_tx_stop(struct sock *sk, struct stap_context *ctx);
+void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err);
+bool stap_tx_flush(struct sock *sk, struct stap_context *ctx);
+int stap_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
+int stap_tx_sendpage(struct sock *sk, struct page *page, int offset,
+		     size_t size, int flags);
+void stap_tx_write_space(struct sock *sk);
+__poll_t stap_tx_poll_mask(struct sock *sk, const struct stap_context *ctx,
+			   __poll_t mask);
+int stap_tx_shutdown(struct socket *sock, int how);
+
+#ifdef STAP_TX_SENDPAGE
+static inline void stap_proto_set_sendpage(struct proto *prot)
+{
+	prot->sendpage = stap_tx_sendpage;
+}
+#else
+static inline void stap_proto_set_sendpage(struct proto *prot)
+{
+}
+#endif
 
 #ifdef STAP_IOCTL_ULONG
 static inline int stap_ioctl_ulong(struct sock *sk, int cmd,

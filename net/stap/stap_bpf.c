@@ -153,3 +153,47 @@ int stap_bpf_run(struct bpf_prog *prog, struct sock *sk, struct sk_buff *skb,
 	}
 	return ret;
 }
+
+/**
+ * stap_bpf_view() - a message as an skb of its own
+ * @skb: skb holding the message
+ * @off: offset of the message's first byte in @skb
+ * @len: length of the message
+ *
+ * Programs see a message from its first byte: the view shares @skb's data.
+ *
+ * Return: @skb itself when it is exactly the message, a new skb, or NULL.
+ */
+struct sk_buff *stap_bpf_view(struct sk_buff *skb, unsigned int off,
+			      unsigned int len)
+{
+	if (!off && skb->len == len)
+		return skb;
+	return pskb_extract(skb, off, len, GFP_ATOMIC);
+}
+
+/**
+ * stap_bpf_parse() - run a parser on the bytes at @off of @skb
+ * @prog: parser program
+ * @sk: the tapped socket
+ * @skb: strparser's message head
+ * @off: offset of the message's first byte
+ * @pkt_type: direction, as for stap_bpf_run()
+ *
+ * Return: the message length, 0 when the parser needs more bytes,
+ * -EBADMSG for a negative answer or -ENOMEM.
+ */
+int stap_bpf_parse(struct bpf_prog *prog, struct sock *sk,
+		   struct sk_buff *skb, unsigned int off, u8 pkt_type)
+{
+	struct sk_buff *view;
+	int len;
+
+	view = stap_bpf_view(skb, off, skb->len - off);
+	if (!view)
+		return -ENOMEM;
+	len = stap_bpf_run(prog, sk, view, pkt_type);
+	if (view != skb)
+		consume_skb(view);
+	return len < 0 ? -EBADMSG : len;
+}

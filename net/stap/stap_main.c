@@ -29,7 +29,8 @@ static struct workqueue_struct *stap_wq;
 
 static int stap_conf(const struct stap_context *ctx)
 {
-	return ctx->rx_on ? STAP_CONF_RX : STAP_CONF_BASE;
+	return (ctx->rx_on ? STAP_CONF_RX : 0) |
+	       (ctx->tx_on ? STAP_CONF_TX : 0);
 }
 
 /**
@@ -75,6 +76,8 @@ static void stap_ctx_detach(struct sock *sk, struct stap_context *ctx)
 {
 	if (ctx->rx_on)
 		stap_rx_stop(sk, ctx);
+	if (ctx->tx_on)
+		stap_tx_stop(sk, ctx);
 	write_lock_bh(&sk->sk_callback_lock);
 	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, NULL);
 	WRITE_ONCE(sk->sk_prot, ctx->sk_proto);
@@ -82,60 +85,98 @@ static void stap_ctx_detach(struct sock *sk, struct stap_context *ctx)
 		WRITE_ONCE(sk->sk_socket->ops, ctx->sk_ops);
 	if (ctx->rx_on)
 		sk->sk_data_ready = ctx->saved_data_ready;
+	if (ctx->tx_on)
+		sk->sk_write_space = ctx->tx.saved_write_space;
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
-struct stap_abort {
+struct stap_work {
 	struct work_struct	work;
 	struct sock		*sk;
+	void			(*fn)(struct sock *sk);
 };
 
-static void stap_abort_work(struct work_struct *work)
+static void stap_work_fn(struct work_struct *work)
 {
-	struct stap_abort *ab = container_of(work, struct stap_abort, work);
+	struct stap_work *w = container_of(work, struct stap_work, work);
 
-	tcp_abort(ab->sk, ECONNABORTED);
-	sock_put(ab->sk);
-	kfree(ab);
+	w->fn(w->sk);
+	sock_put(w->sk);
+	kfree(w);
+}
+
+/**
+ * stap_defer() - run @fn on @sk from process context
+ * @sk: socket, held until @fn has run
+ * @fn: called with the socket not locked
+ *
+ * Context: Any context.
+ *
+ * Return: 0, or -ENOMEM when nothing was queued.
+ */
+int stap_defer(struct sock *sk, void (*fn)(struct sock *sk))
+{
+	struct stap_work *w;
+
+	w = kmalloc_obj(*w, GFP_ATOMIC);
+	if (!w)
+		return -ENOMEM;
+	INIT_WORK(&w->work, stap_work_fn);
+	sock_hold(sk);
+	w->sk = sk;
+	w->fn = fn;
+	queue_work(stap_wq, &w->work);
+	return 0;
+}
+
+static void stap_abort_conn(struct sock *sk)
+{
+	tcp_abort(sk, ECONNABORTED);
 }
 
 /**
  * stap_disconnect() - abort the connection after a DISCONNECT verdict
  * @sk: socket
+ * @ctx: its context
  *
- * tcp_abort() needs the socket unlocked, so it runs from stap's workqueue:
- * the peer sees a reset and the application ECONNABORTED. The receive side
- * has already stopped.
+ * Both directions stop at once: readers get ECONNABORTED once what was
+ * passed before is read, senders at once. tcp_abort() needs the socket
+ * unlocked, so it runs from stap's workqueue: the peer sees a reset.
  *
  * Context: Any context, the socket locked.
  */
-void stap_disconnect(struct sock *sk)
+void stap_disconnect(struct sock *sk, struct stap_context *ctx)
 {
-	struct stap_abort *ab;
-
-	ab = kmalloc_obj(*ab, GFP_ATOMIC);
-	if (!ab) {
+	ctx->stats.disconnects++;
+	if (ctx->rx_on)
+		stap_rx_abort(sk, ctx, ECONNABORTED);
+	if (ctx->tx_on)
+		stap_tx_abort(sk, ctx, ECONNABORTED);
+	if (stap_defer(sk, stap_abort_conn)) {
 		WRITE_ONCE(sk->sk_err, ECONNABORTED);
 		sk_error_report(sk);
-		return;
 	}
-	INIT_WORK(&ab->work, stap_abort_work);
-	sock_hold(sk);
-	ab->sk = sk;
-	queue_work(stap_wq, &ab->work);
 }
 
 /* Closing with passed data never read resets the connection, as TCP does
- * with unread data in its receive queue. Called from inet_release() in
- * process context, the socket not locked.
+ * with unread data in its receive queue; so does a DISCONNECT verdict, or
+ * accepted bytes TCP cannot take. Accepted bytes are otherwise handed to
+ * TCP first, which delivers them as it delivers its own. Called from
+ * inet_release() in process context, the socket not locked.
  */
 static void stap_close(struct sock *sk, long timeout)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
 	struct proto *sk_proto = ctx->sk_proto;
+	bool reset;
 
 	lock_sock(sk);
-	if (stap_rx_has_unread(ctx) || ctx->rx.err == ECONNABORTED) {
+	reset = stap_rx_has_unread(ctx) || ctx->rx.err == ECONNABORTED ||
+		ctx->tx.err == ECONNABORTED;
+	if (ctx->tx_on && !reset &&
+	    !(sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime))
+		reset = stap_tx_flush(sk, ctx);
+	if (reset) {
 		sock_set_flag(sk, SOCK_LINGER);
 		sk->sk_lingertime = 0;
 	}
@@ -167,9 +208,6 @@ static int stap_check_params(const struct stap_params *p)
 	if (p->bpf_send_verdict_fd == STAP_NO_PROG &&
 	    p->bpf_recv_verdict_fd == STAP_NO_PROG)
 		return -EINVAL;
-	/* The send direction is not implemented yet */
-	if (p->bpf_send_verdict_fd != STAP_NO_PROG)
-		return -EOPNOTSUPP;
 	return 0;
 }
 
@@ -194,10 +232,20 @@ static int __stap_attach(struct sock *sk, struct stap_context *ctx,
 		if (err)
 			goto err_put_progs;
 	}
+	if (ctx->progs[STAP_SLOT_SEND_VERDICT]) {
+		err = stap_tx_init(sk, ctx);
+		if (err)
+			goto err_put_progs;
+	}
 	ctx->rx_on = !!ctx->progs[STAP_SLOT_RECV_VERDICT];
+	ctx->tx_on = !!ctx->progs[STAP_SLOT_SEND_VERDICT];
 	stap_update_sk_prot(sk, ctx);
-	if (ctx->rx_on && state != TCP_LISTEN)
+	if (state == TCP_LISTEN)
+		return 0;
+	if (ctx->rx_on)
 		stap_rx_start(sk, ctx);
+	if (ctx->tx_on)
+		stap_tx_start(sk, ctx);
 	return 0;
 
 err_put_progs:
@@ -344,33 +392,67 @@ struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg)
 static void stap_build_protos(struct proto prot[STAP_NUM_CONFIG],
 			      const struct proto *base)
 {
-	prot[STAP_CONF_BASE] = *base;
-	prot[STAP_CONF_BASE].setsockopt	= stap_setsockopt;
-	prot[STAP_CONF_BASE].getsockopt	= stap_getsockopt;
-	prot[STAP_CONF_BASE].close	= stap_close;
-	prot[STAP_CONF_BASE].disconnect	= stap_disconnect_proto;
-	prot[STAP_CONF_BASE].accept	= STAP_PROTO_ACCEPT;
+	int conf;
 
-	prot[STAP_CONF_RX] = prot[STAP_CONF_BASE];
-	prot[STAP_CONF_RX].recvmsg		= STAP_PROTO_RECVMSG;
-	prot[STAP_CONF_RX].sock_is_readable	= stap_rx_sock_is_readable;
-	prot[STAP_CONF_RX].ioctl		= STAP_PROTO_IOCTL;
-	prot[STAP_CONF_RX].release_cb		= stap_rx_release_cb;
+	for (conf = 0; conf < STAP_NUM_CONFIG; conf++) {
+		prot[conf] = *base;
+		prot[conf].setsockopt	= stap_setsockopt;
+		prot[conf].getsockopt	= stap_getsockopt;
+		prot[conf].close	= stap_close;
+		prot[conf].disconnect	= stap_disconnect_proto;
+		prot[conf].accept	= STAP_PROTO_ACCEPT;
+		if (conf & STAP_CONF_RX) {
+			prot[conf].recvmsg		= STAP_PROTO_RECVMSG;
+			prot[conf].sock_is_readable	= stap_rx_sock_is_readable;
+			prot[conf].ioctl		= STAP_PROTO_IOCTL;
+			prot[conf].release_cb		= stap_rx_release_cb;
+		}
+		if (conf & STAP_CONF_TX) {
+			prot[conf].sendmsg	= stap_tx_sendmsg;
+			stap_proto_set_sendpage(&prot[conf]);
+		}
+	}
+}
+
+/* Called from poll() and select(), lockless. */
+static __poll_t stap_poll(struct file *file, struct socket *sock,
+			  struct poll_table_struct *wait)
+{
+	struct sock *sk = sock->sk;
+	struct stap_context *ctx;
+	__poll_t mask;
+
+	mask = tcp_poll(file, sock, wait);
+	ctx = stap_get_ctx(sk);
+	if (!ctx || inet_sk_state_load(sk) == TCP_LISTEN)
+		return mask;
+	if (ctx->rx_on)
+		mask = stap_rx_poll_mask(sk, ctx, mask);
+	if (ctx->tx_on)
+		mask = stap_tx_poll_mask(sk, ctx, mask);
+	return mask;
 }
 
 static void stap_build_proto_ops(int ip_ver, const struct proto_ops *base)
 {
-	struct proto_ops *rx = &stap_proto_ops[ip_ver][STAP_CONF_RX];
+	struct proto_ops *ops;
+	int conf;
 
-	stap_proto_ops[ip_ver][STAP_CONF_BASE] = *base;
-
-	*rx = *base;
-	rx->poll		= stap_rx_poll;
-	rx->splice_read		= stap_rx_splice_read;
-	rx->set_rcvlowat	= stap_rx_set_rcvlowat;
-	/* Nothing may read the TCP queue around the tap */
-	rx->read_sock		= NULL;
-	rx->read_skb		= NULL;
+	for (conf = 0; conf < STAP_NUM_CONFIG; conf++) {
+		ops = &stap_proto_ops[ip_ver][conf];
+		*ops = *base;
+		if (conf != STAP_CONF_BASE)
+			ops->poll = stap_poll;
+		if (conf & STAP_CONF_RX) {
+			ops->splice_read	= stap_rx_splice_read;
+			ops->set_rcvlowat	= stap_rx_set_rcvlowat;
+			/* Nothing may read the TCP queue around the tap */
+			ops->read_sock		= NULL;
+			ops->read_skb		= NULL;
+		}
+		if (conf & STAP_CONF_TX)
+			ops->shutdown		= stap_tx_shutdown;
+	}
 }
 
 /* Build the tables of one family whenever the address of its TCP proto
@@ -474,11 +556,18 @@ static void stap_clone(const struct request_sock *req, struct sock *newsk,
 	ctx->sk_ops = lctx->sk_ops;
 	ctx->saved_data_ready = lctx->saved_data_ready;
 	ctx->rx_on = lctx->rx_on;
+	ctx->tx_on = lctx->tx_on;
 	stap_bpf_dup_progs(ctx, lctx);
 	if (ctx->rx_on && stap_rx_init(newsk, ctx))
 		goto err_free_ctx;
+	if (ctx->tx_on && stap_tx_init(newsk, ctx))
+		goto err_free_ctx;
 	if (ctx->rx_on)
 		newsk->sk_data_ready = stap_rx_data_ready;
+	if (ctx->tx_on) {
+		ctx->tx.saved_write_space = newsk->sk_write_space;
+		newsk->sk_write_space = stap_tx_write_space;
+	}
 	rcu_assign_pointer(inet_csk(newsk)->icsk_ulp_data, ctx);
 	return;
 

@@ -46,18 +46,13 @@ static void stap_rx_grow_rcvbuf(struct sock *sk, unsigned int len)
 		WRITE_ONCE(sk->sk_rcvbuf, want);
 }
 
-/* The @len bytes at @off of @skb as an skb of their own, sharing the data:
- * programs see a message from its first byte.
+/**
+ * stap_rx_abort() - stop framing; readers get @err once the queue is empty
+ * @sk: socket, locked
+ * @ctx: its context
+ * @err: positive errno
  */
-static struct sk_buff *stap_rx_view(struct sk_buff *skb, unsigned int off,
-				    unsigned int len)
-{
-	if (!off && skb->len == len)
-		return skb;
-	return pskb_extract(skb, off, len, GFP_ATOMIC);
-}
-
-static void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err)
+void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err)
 {
 	struct stap_rx *rx = &ctx->rx;
 
@@ -79,7 +74,6 @@ static int stap_rx_parse(struct strparser *strp, struct sk_buff *skb)
 	struct stap_context *ctx = stap_rx_ctx(strp);
 	unsigned int off = strp_msg(skb)->offset;
 	struct sock *sk = strp->sk;
-	struct sk_buff *view;
 	struct bpf_prog *prog;
 	int len;
 
@@ -87,16 +81,12 @@ static int stap_rx_parse(struct strparser *strp, struct sk_buff *skb)
 	if (!prog)
 		return skb->len - off;
 
-	view = stap_rx_view(skb, off, skb->len - off);
-	if (!view)
-		return -ENOMEM;
-	len = stap_bpf_run(prog, sk, view, PACKET_HOST);
-	if (view != skb)
-		consume_skb(view);
-
+	len = stap_bpf_parse(prog, sk, skb, off, PACKET_HOST);
 	if (len < 0)
-		return -EBADMSG;
-	if (len > stap_rx_max_msg(sk)) {
+		return len;
+	/* A parser that never finds the end is bounded too */
+	if (len > stap_rx_max_msg(sk) ||
+	    (!len && skb->len - off > stap_rx_max_msg(sk))) {
 		ctx->stats.oversize_msgs++;
 		return -EMSGSIZE;
 	}
@@ -157,9 +147,7 @@ static void stap_rx_verdict(struct sock *sk, struct stap_context *ctx,
 		stap_rx_enqueue(sk, ctx, skb);
 		return;
 	case STAP_VERDICT_DISCONNECT:
-		ctx->stats.disconnects++;
-		stap_rx_abort(sk, ctx, ECONNABORTED);
-		stap_disconnect(sk);
+		stap_disconnect(sk, ctx);
 		break;
 	case STAP_VERDICT_DROP:
 		break;
@@ -183,7 +171,7 @@ static void stap_rx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 		kfree_skb(skb);
 		return;
 	}
-	msg = stap_rx_view(skb, stm->offset, stm->full_len);
+	msg = stap_bpf_view(skb, stm->offset, stm->full_len);
 	if (msg != skb)
 		consume_skb(skb);
 	if (unlikely(!msg)) {
@@ -525,30 +513,21 @@ ssize_t stap_rx_splice_read(struct socket *sock, loff_t *ppos,
 }
 
 /**
- * stap_rx_poll() - proto_ops.poll of a tapped socket
- * @file: socket file
- * @sock: socket
- * @wait: poll table
+ * stap_rx_poll_mask() - EPOLLIN for passed bytes only
+ * @sk: socket
+ * @ctx: its context
+ * @mask: tcp_poll()'s answer
  *
- * tcp_poll(), with EPOLLIN meaning passed bytes (at least SO_RCVLOWAT of
- * them), an error or EOF, never unframed TCP data.
+ * EPOLLIN means passed bytes (at least SO_RCVLOWAT of them), an error or
+ * EOF, never unframed TCP data.
  *
  * Context: Any process context; lockless.
  *
- * Return: poll mask.
+ * Return: the poll mask.
  */
-__poll_t stap_rx_poll(struct file *file, struct socket *sock,
-		      struct poll_table_struct *wait)
+__poll_t stap_rx_poll_mask(struct sock *sk, const struct stap_context *ctx,
+			   __poll_t mask)
 {
-	struct sock *sk = sock->sk;
-	struct stap_context *ctx;
-	__poll_t mask;
-
-	mask = tcp_poll(file, sock, wait);
-	ctx = stap_get_ctx(sk);
-	if (!ctx || !ctx->rx_on || inet_sk_state_load(sk) == TCP_LISTEN)
-		return mask;
-
 	mask &= ~(EPOLLIN | EPOLLRDNORM);
 	if (stap_rx_readable(sk, ctx, stap_rx_rcvlowat(ctx, 0, INT_MAX)))
 		mask |= EPOLLIN | EPOLLRDNORM;

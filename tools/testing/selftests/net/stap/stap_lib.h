@@ -147,6 +147,16 @@ static inline int stap_tap_rx(int fd, int parse_fd, int verdict_fd)
 	return setsockopt(fd, SOL_STAP, STAP_PARAMS, &p, sizeof(p));
 }
 
+/* Enable the ULP and attach send programs (parser may be -1). */
+static inline int stap_tap_tx(int fd, int parse_fd, int verdict_fd)
+{
+	struct stap_params p = stap_params_of(parse_fd, verdict_fd, -1, -1);
+
+	if (stap_ulp(fd))
+		return -1;
+	return setsockopt(fd, SOL_STAP, STAP_PARAMS, &p, sizeof(p));
+}
+
 static inline int stap_get_stats(int fd, struct stap_stats *st)
 {
 	socklen_t len = sizeof(*st);

@@ -904,6 +904,33 @@ TEST_F(rx_err, oversize_is_emsgsize)
 	EXPECT_EQ(st.parse_errors, 1);
 }
 
+/* A parser that never finds the end of a message: the tap holds no more
+ * than the message limit, then the reader gets EMSGSIZE.
+ */
+TEST_F(rx_err, endless_message_is_bounded)
+{
+	size_t len = 16 << 20;
+	struct stap_stats st;
+	char buf[16], *big;
+	pid_t pid;
+
+	ASSERT_EQ(tap_const(self->skel, self->sfd, 0), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		big = calloc(1, len);
+		send(self->cfd, big, len, MSG_NOSIGNAL);
+		_exit(0);
+	}
+	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), 0), -1);
+	EXPECT_EQ(errno, EMSGSIZE);
+	ASSERT_EQ(stap_get_stats(self->sfd, &st), 0);
+	EXPECT_EQ(st.oversize_msgs, 1);
+	close(self->cfd);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 TEST_F(rx_err, large_message_fits_rmem_max)
 {
 	size_t len = 3 << 20;
@@ -1094,12 +1121,16 @@ TEST_F(attach, twice_is_ebusy)
 	EXPECT_EQ(errno, EBUSY);
 }
 
-TEST_F(attach, send_side_not_yet)
+TEST_F(attach, send_side_only)
 {
-	struct stap_params p = stap_params_of(-1, self->vfd, -1, -1);
+	struct stap_params p = stap_params_of(-1, self->vfd, -1, -1), q;
+	socklen_t len = sizeof(q);
 
-	EXPECT_EQ(set_params(self->sfd, &p, sizeof(p)), -1);
-	EXPECT_EQ(errno, EOPNOTSUPP);
+	EXPECT_EQ(set_params(self->sfd, &p, sizeof(p)), 0);
+	ASSERT_EQ(getsockopt(self->sfd, SOL_STAP, STAP_PARAMS, &q, &len), 0);
+	EXPECT_NE(q.send_verdict_id, 0);
+	EXPECT_EQ(q.send_parse_id, 0);
+	EXPECT_EQ(q.recv_verdict_id, 0);
 }
 
 TEST_F(attach, stats_before_params)

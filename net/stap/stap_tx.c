@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stap: the send path.
+ *
+ * What the application writes is taken into skbs charged to the socket and
+ * framed by strparser in general mode (fed by stap_tx_sendmsg(); its work
+ * and timer are never used). Each message runs through the send verdict;
+ * accepted messages go to TCP with skb_send_sock_locked(), in order, and
+ * dropped ones never reach it. Everything here runs with the socket owned
+ * by a process, except stap_tx_write_space().
+ *
+ * Bytes are taken only while TCP's send buffer has room, as tcp_sendmsg()
+ * takes them. TCP then takes all of an accepted message even past its
+ * buffer, as it takes a whole segment: the bytes were already counted when
+ * they were taken. Only under memory pressure can TCP refuse part of one;
+ * the rest waits in stap_tx.pending and is pushed before anything else,
+ * when TCP makes room (stap_tx_write_space()).
+ */
+
+#include <linux/if_packet.h>
+#include <linux/poll.h>
+#include <linux/skbuff.h>
+#include <linux/uio.h>
+#include <net/tcp.h>
+
+#include "stap.h"
+
+/* Bytes taken from the application per framing step */
+#define STAP_TX_CHUNK	(64 * 1024)
+
+static struct stap_context *stap_tx_ctx(struct strparser *strp)
+{
+	return container_of(strp, struct stap_context, tx.strp);
+}
+
+/* Largest message: the bigger of the send buffer and tcp_wmem[2] */
+static unsigned int stap_tx_max_msg(const struct sock *sk)
+{
+	return max_t(unsigned int, READ_ONCE(sk->sk_sndbuf),
+		     READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[2]));
+}
+
+static void stap_tx_uncharge(struct sock *sk, unsigned int bytes)
+{
+	if (bytes)
+		sk_mem_uncharge(sk, bytes);
+}
+
+/* Forget the bytes framing holds: after an error, or at shutdown and close
+ * for an incomplete message.
+ */
+static void stap_tx_discard_framing(struct sock *sk, struct stap_context *ctx)
+{
+	struct stap_tx *tx = &ctx->tx;
+
+	kfree_skb(tx->strp.skb_head);
+	tx->strp.skb_head = NULL;
+	tx->strp.skb_nextp = NULL;
+	stap_tx_uncharge(sk, tx->framing);
+	tx->framing = 0;
+}
+
+/**
+ * stap_tx_abort() - stop framing; every later send returns @err
+ * @sk: socket, owned by the caller
+ * @ctx: its context
+ * @err: positive errno
+ */
+void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err)
+{
+	struct stap_tx *tx = &ctx->tx;
+
+	if (tx->err)
+		return;
+	/* Paused: strp_process() frames nothing more of the current skb */
+	strp_pause(&tx->strp);
+	strp_stop(&tx->strp);
+	tx->err = err;
+}
+
+/* Hand @len bytes at @off of @skb to TCP, past its send buffer if need be
+ * (see the top of this file). Called with the socket owned.
+ */
+static int stap_tx_xmit(struct sock *sk, struct stap_tx *tx,
+			struct sk_buff *skb, unsigned int off, unsigned int len)
+{
+	int sndbuf = sk->sk_sndbuf;
+	int ret;
+
+	WRITE_ONCE(sk->sk_sndbuf, INT_MAX);
+	ret = skb_send_sock_locked_with_flags(sk, skb, off, len, tx->flags);
+	/* TCP may have moderated it under memory pressure meanwhile */
+	if (sk->sk_sndbuf == INT_MAX)
+		WRITE_ONCE(sk->sk_sndbuf, sndbuf);
+	if (ret > 0) {
+		stap_tx_uncharge(sk, ret);
+		tx->corked = tx->flags & MSG_MORE;
+	}
+	return ret;
+}
+
+/* Push what waits in @pending, in order. Return: 0 when it is empty,
+ * -EAGAIN when TCP has no room, or TCP's error.
+ */
+static int __stap_tx_push(struct sock *sk, struct stap_tx *tx)
+{
+	struct strp_msg *stm;
+	struct sk_buff *skb;
+	int ret;
+
+	while ((skb = skb_peek(&tx->pending))) {
+		stm = strp_msg(skb);
+		ret = stap_tx_xmit(sk, tx, skb, stm->offset,
+				   skb->len - stm->offset);
+		if (ret <= 0)
+			return ret ? ret : -EAGAIN;
+		stm->offset += ret;
+		tx->pending_bytes -= ret;
+		if (stm->offset < skb->len)
+			return -EAGAIN;
+		__skb_unlink(skb, &tx->pending);
+		consume_skb(skb);
+	}
+	return 0;
+}
+
+/* Send an accepted message, or queue what TCP did not take of it. */
+static void stap_tx_send(struct sock *sk, struct stap_tx *tx,
+			 struct sk_buff *skb)
+{
+	int ret = 0;
+
+	if (skb_queue_empty(&tx->pending)) {
+		ret = stap_tx_xmit(sk, tx, skb, 0, skb->len);
+		if (ret == skb->len) {
+			consume_skb(skb);
+			return;
+		}
+	}
+	strp_msg(skb)->offset = max(ret, 0);
+	tx->pending_bytes += skb->len - strp_msg(skb)->offset;
+	__skb_queue_tail(&tx->pending, skb);
+}
+
+/* Called with the socket owned, from strp_process(). */
+static int stap_tx_parse(struct strparser *strp, struct sk_buff *skb)
+{
+	struct stap_context *ctx = stap_tx_ctx(strp);
+	unsigned int off = strp_msg(skb)->offset;
+	struct sock *sk = ctx->tx.sk;
+	struct bpf_prog *prog;
+	int len;
+
+	prog = ctx->progs[STAP_SLOT_SEND_PARSE];
+	if (!prog)
+		return skb->len - off;
+
+	len = stap_bpf_parse(prog, sk, skb, off, PACKET_OUTGOING);
+	/* A parser that never finds the end is bounded too */
+	if (len > stap_tx_max_msg(sk) ||
+	    (!len && skb->len - off > stap_tx_max_msg(sk))) {
+		ctx->stats.oversize_msgs++;
+		return -EMSGSIZE;
+	}
+	return len;
+}
+
+/* Called with the socket owned, from strp_process(). */
+static void stap_tx_abort_parser(struct strparser *strp, int err)
+{
+	struct stap_context *ctx = stap_tx_ctx(strp);
+
+	ctx->stats.parse_errors++;
+	if (err != -EMSGSIZE && err != -ENOMEM)
+		err = -EBADMSG;
+	stap_tx_abort(ctx->tx.sk, ctx, -err);
+}
+
+static void stap_tx_verdict(struct sock *sk, struct stap_context *ctx,
+			    struct sk_buff *skb)
+{
+	struct bpf_prog *prog = ctx->progs[STAP_SLOT_SEND_VERDICT];
+	unsigned int len = skb->len;
+	int verdict;
+
+	verdict = stap_bpf_run(prog, sk, skb, PACKET_OUTGOING);
+	switch (verdict) {
+	case STAP_VERDICT_PASS:
+		ctx->stats.tx_pass_msgs++;
+		ctx->stats.tx_pass_bytes += len;
+		stap_tx_send(sk, &ctx->tx, skb);
+		return;
+	case STAP_VERDICT_DISCONNECT:
+		stap_disconnect(sk, ctx);
+		break;
+	case STAP_VERDICT_DROP:
+		break;
+	default:
+		ctx->stats.bad_verdicts++;
+		break;
+	}
+	ctx->stats.tx_drop_msgs++;
+	ctx->stats.tx_drop_bytes += len;
+	stap_tx_uncharge(sk, len);
+	kfree_skb(skb);
+}
+
+/* Called with the socket owned, from strp_process(). */
+static void stap_tx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
+{
+	struct stap_context *ctx = stap_tx_ctx(strp);
+	struct strp_msg *stm = strp_msg(skb);
+	unsigned int len = stm->full_len;
+	struct sock *sk = ctx->tx.sk;
+	struct sk_buff *msg;
+
+	ctx->tx.framing -= len;
+	msg = stap_bpf_view(skb, stm->offset, len);
+	if (msg != skb)
+		consume_skb(skb);
+	if (unlikely(!msg)) {
+		stap_tx_uncharge(sk, len);
+		stap_tx_abort(sk, ctx, ENOMEM);
+		return;
+	}
+	stap_tx_verdict(sk, ctx, msg);
+}
+
+/* strparser's work never runs in general mode as stap uses it; these
+ * serve its contract. Called in process context.
+ */
+static void stap_tx_strp_lock(struct strparser *strp)
+{
+	lock_sock(stap_tx_ctx(strp)->tx.sk);
+}
+
+/* Called in process context with the socket owned. */
+static void stap_tx_strp_unlock(struct strparser *strp)
+{
+	release_sock(stap_tx_ctx(strp)->tx.sk);
+}
+
+static const struct strp_callbacks stap_tx_strp_cb = {
+	.parse_msg	= stap_tx_parse,
+	.rcv_msg	= stap_tx_rcv_msg,
+	.abort_parser	= stap_tx_abort_parser,
+	.lock		= stap_tx_strp_lock,
+	.unlock		= stap_tx_strp_unlock,
+};
+
+/* Copy @size bytes from @msg into a new skb, small ones linear. */
+static struct sk_buff *stap_tx_copy(struct sock *sk, struct msghdr *msg,
+				    size_t size, int *err)
+{
+	size_t data_len = size > SKB_MAX_HEAD(0) ? size : 0;
+	struct sk_buff *skb;
+
+	skb = alloc_skb_with_frags(size - data_len, data_len,
+				   PAGE_ALLOC_COSTLY_ORDER, err,
+				   sk->sk_allocation);
+	if (!skb)
+		return NULL;
+	skb_put(skb, size - data_len);
+	skb->data_len = data_len;
+	skb->len = size;
+	*err = skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, size);
+	if (*err) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	return skb;
+}
+
+/* Take references on up to @size bytes of the pages @msg carries. */
+static struct sk_buff *stap_tx_splice(struct sock *sk, struct msghdr *msg,
+				      size_t size, int *err)
+{
+	struct sk_buff *skb;
+	ssize_t n;
+
+	*err = -ENOBUFS;
+	skb = alloc_skb(0, sk->sk_allocation);
+	if (!skb)
+		return NULL;
+	/* Nobody checksums these bytes: TCP builds its own skbs */
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	n = stap_skb_splice_from_iter(skb, &msg->msg_iter, size);
+	if (n <= 0) {
+		*err = n ? n : -EIO;
+		kfree_skb(skb);
+		return NULL;
+	}
+	return skb;
+}
+
+/* Take up to what TCP has room for from @msg and frame it. Return: bytes
+ * taken, 0 when the socket is out of memory, or a negative errno.
+ */
+static int stap_tx_take(struct sock *sk, struct stap_context *ctx,
+			struct msghdr *msg, bool splice)
+{
+	struct stap_tx *tx = &ctx->tx;
+	struct sk_buff *skb;
+	size_t size;
+	int err, n;
+
+	size = min_t(size_t, msg_data_left(msg), STAP_TX_CHUNK);
+	size = min_t(size_t, size, max(sk_stream_wspace(sk), 1));
+	if (!sk_wmem_schedule(sk, size))
+		return 0;
+
+	skb = splice ? stap_tx_splice(sk, msg, size, &err) :
+		       stap_tx_copy(sk, msg, size, &err);
+	if (!skb)
+		return err;
+	n = skb->len;
+	sk_mem_charge(sk, n);
+	tx->framing += n;
+	if (strp_process(&tx->strp, skb, 0, n, stap_tx_max_msg(sk),
+			 MAX_SCHEDULE_TIMEOUT) < n && !tx->err)
+		stap_tx_abort(sk, ctx, ENOMEM);
+	consume_skb(skb);
+	if (tx->err)
+		stap_tx_discard_framing(sk, ctx);
+	return n;
+}
+
+/* Room for more bytes: TCP's test, and nothing accepted still waiting */
+static bool stap_tx_room(struct sock *sk, const struct stap_tx *tx)
+{
+	return sk_stream_memory_free(sk) && skb_queue_empty(&tx->pending);
+}
+
+/* 0 while the application may send, else the negative errno it gets */
+static int stap_tx_status(struct sock *sk, const struct stap_tx *tx)
+{
+	if (tx->err)
+		return -tx->err;
+	if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN))
+		return -EPIPE;
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+		return -EPIPE;
+	return 0;
+}
+
+/* The sendmsg main loop. Called with the socket owned. */
+static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
+			     struct msghdr *msg, int flags, bool splice)
+{
+	struct stap_tx *tx = &ctx->tx;
+	long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+	int copied = 0;
+	int err = 0;
+	int n;
+
+	tx->flags = flags & (MSG_MORE | MSG_EOR);
+	while (msg_data_left(msg)) {
+		err = stap_tx_status(sk, tx);
+		if (err)
+			break;
+		err = __stap_tx_push(sk, tx);
+		if (err && err != -EAGAIN)
+			break;
+		n = stap_tx_room(sk, tx) ? stap_tx_take(sk, ctx, msg, splice) :
+					   0;
+		if (n > 0) {
+			copied += n;
+			/* A send whose own bytes broke the stream fails */
+			if (tx->err)
+				return -tx->err;
+			continue;
+		}
+		if (n < 0) {
+			err = n;
+			break;
+		}
+		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		err = sk_stream_wait_memory(sk, &timeo);
+		if (err)
+			break;
+	}
+	if (copied)
+		return copied;
+	return err == -EPIPE ? sk_stream_error(sk, flags, err) : err;
+}
+
+/* MSG_OOB and zero-copy sends would go around the framing */
+#define STAP_TX_BAD_FLAGS	(MSG_OOB | MSG_ZEROCOPY | MSG_FASTOPEN)
+
+/* Called in process context, the socket not locked. */
+static int stap_tx_send_locking(struct sock *sk, struct msghdr *msg,
+				int flags, bool splice)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+	bool uncork;
+	int ret;
+
+	if (flags & STAP_TX_BAD_FLAGS)
+		return -EOPNOTSUPP;
+
+	lock_sock(sk);
+	ret = __stap_tx_sendmsg(sk, ctx, msg, flags, splice);
+	uncork = !(flags & MSG_MORE) && ctx->tx.corked &&
+		 !(tcp_sk(sk)->nonagle & TCP_NAGLE_CORK);
+	if (uncork)
+		ctx->tx.corked = false;
+	release_sock(sk);
+	/* Frames held for an earlier MSG_MORE go out with this send */
+	if (uncork)
+		tcp_sock_set_cork(sk, false);
+	return ret;
+}
+
+/**
+ * stap_tx_sendmsg() - proto.sendmsg of a socket whose send side is tapped
+ * @sk: socket
+ * @msg: what the application writes; with MSG_SPLICE_PAGES (sendfile,
+ *	splice) its pages are referenced, not copied
+ * @size: bytes in @msg
+ *
+ * Takes bytes with TCP's semantics for blocking, SO_SNDTIMEO, MSG_DONTWAIT
+ * and MSG_NOSIGNAL; MSG_MORE and MSG_EOR reach TCP with the messages.
+ *
+ * Context: Process context; takes the socket lock.
+ *
+ * Return: bytes taken (including those of dropped messages), or a negative
+ * errno; the errno of a verdict or parser failure caused by this send.
+ */
+int stap_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	return stap_tx_send_locking(sk, msg, msg->msg_flags,
+				    stap_msg_splice(msg));
+}
+
+#ifdef STAP_TX_SENDPAGE
+/**
+ * stap_tx_sendpage() - proto.sendpage of a tapped socket (before 6.5)
+ * @sk: socket
+ * @page: page to send
+ * @offset: offset in @page
+ * @size: bytes to send
+ * @flags: MSG_* flags; MSG_SENDPAGE_NOTLAST as MSG_MORE
+ *
+ * The page is referenced, not copied, as tcp_sendpage() does.
+ *
+ * Context: Process context; takes the socket lock.
+ *
+ * Return: bytes taken, or a negative errno.
+ */
+int stap_tx_sendpage(struct sock *sk, struct page *page, int offset,
+		     size_t size, int flags)
+{
+	struct bio_vec bvec = {
+		.bv_page = page, .bv_offset = offset, .bv_len = size,
+	};
+	struct msghdr msg = {};
+
+	if (flags & MSG_SENDPAGE_NOTLAST)
+		flags |= MSG_MORE;
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, size);
+	return stap_tx_send_locking(sk, &msg, flags, true);
+}
+#endif
+
+static void stap_tx_push_work(struct sock *sk)
+{
+	struct stap_context *ctx;
+	bool wake = false;
+
+	lock_sock(sk);
+	ctx = stap_get_ctx(sk);
+	if (ctx && ctx->tx_on) {
+		ctx->tx.work_queued = false;
+		wake = !__stap_tx_push(sk, &ctx->tx);
+		if (wake)
+			ctx->tx.saved_write_space(sk);
+	}
+	release_sock(sk);
+}
+
+/**
+ * stap_tx_write_space() - sk_write_space of a tapped socket
+ * @sk: socket
+ *
+ * Writers wait for TCP's room; accepted bytes TCP refused are pushed
+ * first, from process context.
+ *
+ * Context: Softirq with the socket bh-locked, or the socket owned.
+ */
+void stap_tx_write_space(struct sock *sk)
+{
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	if (unlikely(!ctx || !ctx->tx_on))
+		return;
+	if (skb_queue_empty(&ctx->tx.pending)) {
+		ctx->tx.saved_write_space(sk);
+		return;
+	}
+	if (!ctx->tx.work_queued &&
+	    !stap_defer(sk, stap_tx_push_work))
+		ctx->tx.work_queued = true;
+}
+
+/**
+ * stap_tx_poll_mask() - EPOLLOUT only when a send makes progress
+ * @sk: socket
+ * @ctx: its context
+ * @mask: tcp_poll()'s answer
+ *
+ * Context: Any process context; lockless.
+ *
+ * Return: @mask without EPOLLOUT while accepted bytes wait for TCP.
+ */
+__poll_t stap_tx_poll_mask(struct sock *sk, const struct stap_context *ctx,
+			   __poll_t mask)
+{
+	if (!(mask & EPOLLOUT) || !skb_queue_len_lockless(&ctx->tx.pending))
+		return mask;
+	set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+	return mask & ~(EPOLLOUT | EPOLLWRNORM);
+}
+
+/**
+ * stap_tx_flush() - end of the send side: shutdown(SHUT_WR) or close
+ * @sk: socket, owned by the caller
+ * @ctx: its context
+ *
+ * An incomplete message is dropped; accepted bytes still waiting are
+ * handed to TCP, ahead of its FIN.
+ *
+ * Return: true when TCP could not take them all (memory pressure).
+ */
+bool stap_tx_flush(struct sock *sk, struct stap_context *ctx)
+{
+	struct stap_tx *tx = &ctx->tx;
+
+	if (tx->framing) {
+		ctx->stats.tx_drop_msgs++;
+		ctx->stats.tx_drop_bytes += tx->framing;
+	}
+	stap_tx_discard_framing(sk, ctx);
+	tx->flags = 0;
+	return __stap_tx_push(sk, tx) != 0;
+}
+
+/**
+ * stap_tx_shutdown() - proto_ops.shutdown of a tapped socket
+ * @sock: socket
+ * @how: SHUT_RD, SHUT_WR or SHUT_RDWR
+ *
+ * Context: Process context; takes the socket lock.
+ *
+ * Return: 0 or a negative errno, as inet_shutdown().
+ */
+int stap_tx_shutdown(struct socket *sock, int how)
+{
+	struct sock *sk = sock->sk;
+	struct stap_context *ctx = stap_get_ctx(sk);
+
+	if (how == SHUT_WR || how == SHUT_RDWR) {
+		lock_sock(sk);
+		if (stap_tx_flush(sk, ctx))
+			stap_disconnect(sk, ctx);
+		release_sock(sk);
+	}
+	return ctx->sk_ops->shutdown(sock, how);
+}
+
+/**
+ * stap_tx_init() - set up the send state of a context
+ * @sk: socket the context belongs to
+ * @ctx: context with the send programs in place
+ *
+ * Callable from softirq (tcp_ulp_ops.clone).
+ *
+ * Return: 0 or a negative errno.
+ */
+int stap_tx_init(struct sock *sk, struct stap_context *ctx)
+{
+	ctx->tx.sk = sk;
+	__skb_queue_head_init(&ctx->tx.pending);
+	return strp_init(&ctx->tx.strp, NULL, &stap_tx_strp_cb);
+}
+
+/**
+ * stap_tx_start() - tap the send side
+ * @sk: socket, owned by the caller
+ * @ctx: context after stap_tx_init()
+ */
+void stap_tx_start(struct sock *sk, struct stap_context *ctx)
+{
+	write_lock_bh(&sk->sk_callback_lock);
+	ctx->tx.saved_write_space = sk->sk_write_space;
+	sk->sk_write_space = stap_tx_write_space;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/**
+ * stap_tx_stop() - free what the send side holds
+ * @sk: socket, owned by the caller or being destroyed
+ * @ctx: context
+ */
+void stap_tx_stop(struct sock *sk, struct stap_context *ctx)
+{
+	struct stap_tx *tx = &ctx->tx;
+
+	strp_stop(&tx->strp);
+	stap_tx_discard_framing(sk, ctx);
+	__skb_queue_purge(&tx->pending);
+	stap_tx_uncharge(sk, tx->pending_bytes);
+	tx->pending_bytes = 0;
+}
