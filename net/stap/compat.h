@@ -106,10 +106,9 @@ static inline int stap_copy_struct_from_sockptr(void *dst, size_t ksize,
  * send, which is what tcp_push() does with it.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
-static inline int stap_skb_send_sock_locked_with_flags(struct sock *sk,
-							struct sk_buff *skb,
-							int offset, int len,
-							int flags)
+static inline int stap_skb_send_sock_flags(struct sock *sk,
+					   struct sk_buff *skb, int offset,
+					   int len, int flags)
 {
 	struct tcp_sock *tp = tcp_sk(sk);
 	u8 nonagle = tp->nonagle;
@@ -122,7 +121,7 @@ static inline int stap_skb_send_sock_locked_with_flags(struct sock *sk,
 	return ret;
 }
 
-#define skb_send_sock_locked_with_flags stap_skb_send_sock_locked_with_flags
+#define skb_send_sock_locked_with_flags stap_skb_send_sock_flags
 #endif
 
 /* Splicing pages into an skb: skb_splice_from_iter() since 6.5, with a

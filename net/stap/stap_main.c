@@ -389,6 +389,20 @@ struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg)
 	return NULL;
 }
 
+static void stap_build_rx_proto(struct proto *prot)
+{
+	prot->recvmsg		= STAP_PROTO_RECVMSG;
+	prot->sock_is_readable	= stap_rx_sock_is_readable;
+	prot->ioctl		= STAP_PROTO_IOCTL;
+	prot->release_cb	= stap_rx_release_cb;
+}
+
+static void stap_build_tx_proto(struct proto *prot)
+{
+	prot->sendmsg		= stap_tx_sendmsg;
+	stap_proto_set_sendpage(prot);
+}
+
 static void stap_build_protos(struct proto prot[STAP_NUM_CONFIG],
 			      const struct proto *base)
 {
@@ -401,16 +415,10 @@ static void stap_build_protos(struct proto prot[STAP_NUM_CONFIG],
 		prot[conf].close	= stap_close;
 		prot[conf].disconnect	= stap_disconnect_proto;
 		prot[conf].accept	= STAP_PROTO_ACCEPT;
-		if (conf & STAP_CONF_RX) {
-			prot[conf].recvmsg		= STAP_PROTO_RECVMSG;
-			prot[conf].sock_is_readable	= stap_rx_sock_is_readable;
-			prot[conf].ioctl		= STAP_PROTO_IOCTL;
-			prot[conf].release_cb		= stap_rx_release_cb;
-		}
-		if (conf & STAP_CONF_TX) {
-			prot[conf].sendmsg	= stap_tx_sendmsg;
-			stap_proto_set_sendpage(&prot[conf]);
-		}
+		if (conf & STAP_CONF_RX)
+			stap_build_rx_proto(&prot[conf]);
+		if (conf & STAP_CONF_TX)
+			stap_build_tx_proto(&prot[conf]);
 	}
 }
 

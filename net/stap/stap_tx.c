@@ -156,6 +156,8 @@ static int stap_tx_parse(struct strparser *strp, struct sk_buff *skb)
 		return skb->len - off;
 
 	len = stap_bpf_parse(prog, sk, skb, off, PACKET_OUTGOING);
+	if (len < 0)
+		return len;
 	/* A parser that never finds the end is bounded too */
 	if (len > stap_tx_max_msg(sk) ||
 	    (!len && skb->len - off > stap_tx_max_msg(sk))) {

@@ -314,9 +314,12 @@ TEST_F(tx, sizes)
 	char *buf;
 
 	buf = malloc((1 << 20) + 8);
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		size_t len = sizes[i];
 
+		/* Seven-byte messages: a 1 MiB write is 150000 verdicts */
+		if (variant->parser == PARSE_SEVEN && len > 16384)
+			break;
 		if (variant->parser == PARSE_SEVEN)
 			len = (len + 6) / 7 * 7;
 		n = build(variant->parser, buf, 'P', len, 'q' + i % 8);
@@ -712,8 +715,15 @@ TEST_F(tx, close_delivers_queued)
 
 	n = build(variant->parser, buf, 'P',
 		  variant->parser == PARSE_SEVEN ? 7 : 1000, 'c');
+	ASSERT_EQ(setsockopt(self->cfd, SOL_SOCKET, SO_SNDBUF, &(int){16384},
+			     sizeof(int)), 0);
+	ASSERT_EQ(setsockopt(self->sfd, SOL_SOCKET, SO_RCVBUF, &(int){16384},
+			     sizeof(int)), 0);
 	while ((r = send(self->cfd, buf, n, MSG_DONTWAIT)) == (ssize_t)n)
 		total += n;
+	/* Without a parser the bytes of a cut send are a message too */
+	if (variant->parser == PARSE_NONE && r > 0)
+		total += r;
 	ASSERT_GT(total, 0);
 	close(self->cfd);
 	while ((r = recv(self->sfd, rb, sizeof(rb), 0)) > 0)
