@@ -46,8 +46,14 @@ int stap_bpf_run(struct bpf_prog *prog, struct sock *sk, struct sk_buff *skb,
 		 u8 pkt_type);
 struct sk_buff *stap_bpf_view(struct sk_buff *skb, unsigned int off,
 			      unsigned int len);
-int stap_bpf_parse(struct bpf_prog *prog, struct sock *sk,
-		   struct sk_buff *skb, unsigned int off, u8 pkt_type);
+int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
+		   struct sock *sk, struct sk_buff *skb, unsigned int max);
+
+/* The errno a parser failure leaves on a direction (positive) */
+static inline int stap_parse_errno(int err)
+{
+	return err == -EMSGSIZE || err == -ENOMEM ? -err : EBADMSG;
+}
 
 /* stap_rx.c */
 int stap_rx_init(struct sock *sk, struct stap_context *ctx);

@@ -5,6 +5,7 @@
 
 #include <linux/bpf.h>
 #include <linux/filter.h>
+#include <linux/if_packet.h>
 #include <linux/skbuff.h>
 
 #include "stap.h"
@@ -173,27 +174,43 @@ struct sk_buff *stap_bpf_view(struct sk_buff *skb, unsigned int off,
 }
 
 /**
- * stap_bpf_parse() - run a parser on the bytes at @off of @skb
- * @prog: parser program
+ * stap_bpf_parse() - frame the message at the head of strparser's skb
+ * @ctx: context
+ * @slot: the direction's parser slot
  * @sk: the tapped socket
- * @skb: strparser's message head
- * @off: offset of the message's first byte
- * @pkt_type: direction, as for stap_bpf_run()
+ * @skb: strparser's message head; the message starts at its offset
+ * @max: largest message
  *
- * Return: the message length, 0 when the parser needs more bytes,
- * -EBADMSG for a negative answer or -ENOMEM.
+ * Without a parser, everything there is one message. A parser that keeps
+ * asking for more bytes past @max is stopped as one returning too large a
+ * length.
+ *
+ * Return: the message length, 0 when more bytes are needed, -EBADMSG for
+ * a negative answer, -EMSGSIZE or -ENOMEM.
  */
-int stap_bpf_parse(struct bpf_prog *prog, struct sock *sk,
-		   struct sk_buff *skb, unsigned int off, u8 pkt_type)
+int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
+		   struct sock *sk, struct sk_buff *skb, unsigned int max)
 {
+	u8 pkt_type = slot == STAP_SLOT_RECV_PARSE ? PACKET_HOST :
+						     PACKET_OUTGOING;
+	unsigned int off = strp_msg(skb)->offset;
+	struct bpf_prog *prog = ctx->progs[slot];
 	struct sk_buff *view;
 	int len;
 
+	if (!prog)
+		return skb->len - off;
 	view = stap_bpf_view(skb, off, skb->len - off);
 	if (!view)
 		return -ENOMEM;
 	len = stap_bpf_run(prog, sk, view, pkt_type);
 	if (view != skb)
 		consume_skb(view);
-	return len < 0 ? -EBADMSG : len;
+	if (len < 0)
+		return -EBADMSG;
+	if (len > max || (!len && skb->len - off > max)) {
+		ctx->stats.oversize_msgs++;
+		return -EMSGSIZE;
+	}
+	return len;
 }

@@ -72,25 +72,12 @@ void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err)
 static int stap_rx_parse(struct strparser *strp, struct sk_buff *skb)
 {
 	struct stap_context *ctx = stap_rx_ctx(strp);
-	unsigned int off = strp_msg(skb)->offset;
 	struct sock *sk = strp->sk;
-	struct bpf_prog *prog;
 	int len;
 
-	prog = ctx->progs[STAP_SLOT_RECV_PARSE];
-	if (!prog)
-		return skb->len - off;
-
-	len = stap_bpf_parse(prog, sk, skb, off, PACKET_HOST);
-	if (len < 0)
-		return len;
-	/* A parser that never finds the end is bounded too */
-	if (len > stap_rx_max_msg(sk) ||
-	    (!len && skb->len - off > stap_rx_max_msg(sk))) {
-		ctx->stats.oversize_msgs++;
-		return -EMSGSIZE;
-	}
-	if (len)
+	len = stap_bpf_parse(ctx, STAP_SLOT_RECV_PARSE, sk, skb,
+			     stap_rx_max_msg(sk));
+	if (len > 0)
 		stap_rx_grow_rcvbuf(sk, len);
 	return len;
 }
@@ -101,9 +88,7 @@ static void stap_rx_abort_parser(struct strparser *strp, int err)
 	struct stap_context *ctx = stap_rx_ctx(strp);
 
 	ctx->stats.parse_errors++;
-	if (err != -EMSGSIZE && err != -ENOMEM)
-		err = -EBADMSG;
-	stap_rx_abort(strp->sk, ctx, -err);
+	stap_rx_abort(strp->sk, ctx, stap_parse_errno(err));
 }
 
 static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,

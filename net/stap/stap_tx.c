@@ -146,25 +146,10 @@ static void stap_tx_send(struct sock *sk, struct stap_tx *tx,
 static int stap_tx_parse(struct strparser *strp, struct sk_buff *skb)
 {
 	struct stap_context *ctx = stap_tx_ctx(strp);
-	unsigned int off = strp_msg(skb)->offset;
 	struct sock *sk = ctx->tx.sk;
-	struct bpf_prog *prog;
-	int len;
 
-	prog = ctx->progs[STAP_SLOT_SEND_PARSE];
-	if (!prog)
-		return skb->len - off;
-
-	len = stap_bpf_parse(prog, sk, skb, off, PACKET_OUTGOING);
-	if (len < 0)
-		return len;
-	/* A parser that never finds the end is bounded too */
-	if (len > stap_tx_max_msg(sk) ||
-	    (!len && skb->len - off > stap_tx_max_msg(sk))) {
-		ctx->stats.oversize_msgs++;
-		return -EMSGSIZE;
-	}
-	return len;
+	return stap_bpf_parse(ctx, STAP_SLOT_SEND_PARSE, sk, skb,
+			      stap_tx_max_msg(sk));
 }
 
 /* Called with the socket owned, from strp_process(). */
@@ -173,9 +158,7 @@ static void stap_tx_abort_parser(struct strparser *strp, int err)
 	struct stap_context *ctx = stap_tx_ctx(strp);
 
 	ctx->stats.parse_errors++;
-	if (err != -EMSGSIZE && err != -ENOMEM)
-		err = -EBADMSG;
-	stap_tx_abort(ctx->tx.sk, ctx, -err);
+	stap_tx_abort(ctx->tx.sk, ctx, stap_parse_errno(err));
 }
 
 static void stap_tx_verdict(struct sock *sk, struct stap_context *ctx,

@@ -22,35 +22,8 @@
 #include <bpf/libbpf.h>
 
 #include "stap_lib.h"
-#include "stap_test.skel.h"
+#include "stap_test_progs.h"
 #include "../../kselftest_harness.h"
-
-enum parser {
-	PARSE_LEN,	/* 4-byte length prefix */
-	PARSE_NONE,	/* every chunk is a message */
-	PARSE_SEVEN,	/* fixed 7-byte messages */
-};
-
-static struct stap_test_bpf *stap_skel_open(void)
-{
-	struct stap_test_bpf *skel;
-
-	libbpf_set_print(NULL);
-	skel = stap_test_bpf__open_and_load();
-	return skel;
-}
-
-static int parse_fd(struct stap_test_bpf *skel, enum parser p)
-{
-	switch (p) {
-	case PARSE_LEN:
-		return bpf_program__fd(skel->progs.parse_len);
-	case PARSE_SEVEN:
-		return bpf_program__fd(skel->progs.parse_seven);
-	default:
-		return -1;
-	}
-}
 
 static double now(void)
 {
