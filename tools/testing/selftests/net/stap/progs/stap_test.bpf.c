@@ -19,6 +19,7 @@
 
 __u32 verdict_off;		/* where the verdict byte is */
 __s32 parse_ret;		/* what parse_const returns */
+__s32 verdict_ret;		/* what verdict_const returns */
 
 /* What the verdict programs saw of the last message */
 __u32 seen_family;
@@ -83,6 +84,12 @@ SEC("sk_skb/stream_verdict")
 int verdict_byte(struct __sk_buff *skb)
 {
 	return verdict_of(skb);
+}
+
+SEC("sk_skb/stream_verdict")
+int verdict_const(struct __sk_buff *skb)
+{
+	return verdict_ret;
 }
 
 SEC("sk_skb/stream_verdict")
