@@ -7,6 +7,8 @@
 
 #include <linux/skbuff.h>
 #include <linux/sockios.h>
+#include <net/netns/generic.h>
+#include <net/snmp.h>
 #include <linux/uaccess.h>
 #include <net/sock.h>
 #include <net/stap.h>
@@ -29,6 +31,73 @@ enum {
 	STAP_NUM_PROTS,
 };
 
+/* Per-namespace counters. The first ones follow struct stap_stats, whose
+ * per-socket counters they sum.
+ */
+enum {
+	STAP_MIB_RXPASSMSGS,
+	STAP_MIB_RXPASSBYTES,
+	STAP_MIB_RXDROPMSGS,
+	STAP_MIB_RXDROPBYTES,
+	STAP_MIB_TXPASSMSGS,
+	STAP_MIB_TXPASSBYTES,
+	STAP_MIB_TXDROPMSGS,
+	STAP_MIB_TXDROPBYTES,
+	STAP_MIB_DISCONNECTS,
+	STAP_MIB_PARSEERRORS,
+	STAP_MIB_BADVERDICTS,
+	STAP_MIB_OVERSIZEMSGS,
+	STAP_MIB_CURRSOCKETS,	/* sockets tapped now */
+	STAP_MIB_SOCKETS,	/* sockets ever tapped */
+	__STAP_MIB_MAX
+};
+
+struct stap_mib {
+	unsigned long	mibs[__STAP_MIB_MAX];
+};
+
+struct stap_net {
+	struct stap_mib __percpu	*mib;
+};
+
+extern unsigned int stap_net_id;
+
+static inline struct stap_net *stap_pernet(const struct net *net)
+{
+	return net_generic(net, stap_net_id);
+}
+
+#define STAP_INC_STATS(net, field)	\
+	SNMP_INC_STATS(stap_pernet(net)->mib, field)
+#define STAP_DEC_STATS(net, field)	\
+	SNMP_DEC_STATS(stap_pernet(net)->mib, field)
+
+/* Count on the socket and in its namespace. Called with the socket
+ * locked.
+ */
+static inline void stap_stat_add(struct sock *sk, struct stap_context *ctx,
+				 int field, u64 val)
+{
+	u64 *st = (u64 *)&ctx->stats;
+
+	BUILD_BUG_ON(sizeof(ctx->stats) !=
+		     STAP_MIB_CURRSOCKETS * sizeof(u64));
+	st[field] += val;
+	SNMP_ADD_STATS(stap_pernet(sock_net(sk))->mib, field, val);
+}
+
+/* Why a message was dropped, for the stap_msg_drop tracepoint */
+enum stap_drop_reason {
+	STAP_DROP_VERDICT,	/* the verdict said drop */
+	STAP_DROP_BAD_VERDICT,	/* unknown verdict or redirect */
+	STAP_DROP_DISCONNECT,	/* disconnect verdict */
+	STAP_DROP_INCOMPLETE,	/* cut by shutdown or close */
+};
+
+/* stap_proc.c */
+int stap_proc_register(void);
+void stap_proc_unregister(void);
+
 /* stap_main.c */
 void stap_update_sk_prot(struct sock *sk, struct stap_context *ctx);
 struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg);
@@ -48,6 +117,10 @@ struct sk_buff *stap_bpf_view(struct sk_buff *skb, unsigned int off,
 			      unsigned int len);
 int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
 		   struct sock *sk, struct sk_buff *skb, unsigned int max);
+bool stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
+		      struct sk_buff *skb, bool tx);
+void stap_bpf_count_drop(struct sock *sk, struct stap_context *ctx, bool tx,
+			 unsigned int len, int reason);
 
 /* The errno a parser failure leaves on a direction (positive) */
 static inline int stap_parse_errno(int err)

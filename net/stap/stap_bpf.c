@@ -9,6 +9,7 @@
 #include <linux/skbuff.h>
 
 #include "stap.h"
+#include "trace.h"
 
 static const int stap_slot_off[STAP_NUM_SLOTS] = {
 	[STAP_SLOT_SEND_PARSE]	 = offsetof(struct stap_params,
@@ -209,8 +210,71 @@ int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
 	if (len < 0)
 		return -EBADMSG;
 	if (len > max || (!len && skb->len - off > max)) {
-		ctx->stats.oversize_msgs++;
+		stap_stat_add(sk, ctx, STAP_MIB_OVERSIZEMSGS, 1);
 		return -EMSGSIZE;
 	}
 	return len;
+}
+
+/**
+ * stap_bpf_verdict() - run a direction's verdict on one message
+ * @sk: the tapped socket, locked
+ * @ctx: its context
+ * @skb: the message, from its first byte
+ * @tx: send direction
+ *
+ * Counts and traces the verdict; a disconnect verdict aborts the
+ * connection. The caller delivers the message or frees it.
+ *
+ * Return: true when the message passes.
+ */
+bool stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
+		      struct sk_buff *skb, bool tx)
+{
+	int slot = tx ? STAP_SLOT_SEND_VERDICT : STAP_SLOT_RECV_VERDICT;
+	int mib = tx ? STAP_MIB_TXPASSMSGS : STAP_MIB_RXPASSMSGS;
+	unsigned int len = skb->len;
+	int verdict, reason;
+
+	verdict = stap_bpf_run(ctx->progs[slot], sk, skb,
+			       tx ? PACKET_OUTGOING : PACKET_HOST);
+	trace_stap_msg_verdict(sk, tx, len, verdict);
+	switch (verdict) {
+	case STAP_VERDICT_PASS:
+		/* PASSBYTES follows PASSMSGS, DROP* follow PASS* */
+		stap_stat_add(sk, ctx, mib, 1);
+		stap_stat_add(sk, ctx, mib + 1, len);
+		return true;
+	case STAP_VERDICT_DROP:
+		reason = STAP_DROP_VERDICT;
+		break;
+	case STAP_VERDICT_DISCONNECT:
+		reason = STAP_DROP_DISCONNECT;
+		stap_disconnect(sk, ctx);
+		break;
+	default:
+		reason = STAP_DROP_BAD_VERDICT;
+		stap_stat_add(sk, ctx, STAP_MIB_BADVERDICTS, 1);
+		break;
+	}
+	stap_bpf_count_drop(sk, ctx, tx, len, reason);
+	return false;
+}
+
+/**
+ * stap_bpf_count_drop() - count and trace a dropped message
+ * @sk: the tapped socket, locked
+ * @ctx: its context
+ * @tx: send direction
+ * @len: bytes of the message
+ * @reason: &enum stap_drop_reason
+ */
+void stap_bpf_count_drop(struct sock *sk, struct stap_context *ctx, bool tx,
+			 unsigned int len, int reason)
+{
+	int mib = tx ? STAP_MIB_TXDROPMSGS : STAP_MIB_RXDROPMSGS;
+
+	trace_stap_msg_drop(sk, tx, len, reason);
+	stap_stat_add(sk, ctx, mib, 1);
+	stap_stat_add(sk, ctx, mib + 1, len);
 }

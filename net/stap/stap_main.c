@@ -12,6 +12,7 @@
 #include <net/tcp.h>
 
 #include "stap.h"
+#include "trace.h"
 
 MODULE_AUTHOR("The stap authors");
 MODULE_DESCRIPTION("stap: BPF verdicts on the messages of TCP sockets");
@@ -74,6 +75,8 @@ static void stap_ctx_free(struct stap_context *ctx)
  */
 static void stap_ctx_detach(struct sock *sk, struct stap_context *ctx)
 {
+	if (stap_attached(ctx))
+		STAP_DEC_STATS(sock_net(sk), STAP_MIB_CURRSOCKETS);
 	if (ctx->rx_on)
 		stap_rx_stop(sk, ctx);
 	if (ctx->tx_on)
@@ -147,7 +150,8 @@ static void stap_abort_conn(struct sock *sk)
  */
 void stap_disconnect(struct sock *sk, struct stap_context *ctx)
 {
-	ctx->stats.disconnects++;
+	trace_stap_sock_disconnect(sk);
+	stap_stat_add(sk, ctx, STAP_MIB_DISCONNECTS, 1);
 	if (ctx->rx_on)
 		stap_rx_abort(sk, ctx, ECONNABORTED);
 	if (ctx->tx_on)
@@ -211,6 +215,12 @@ static int stap_check_params(const struct stap_params *p)
 	return 0;
 }
 
+static void stap_count_socket(struct sock *sk)
+{
+	STAP_INC_STATS(sock_net(sk), STAP_MIB_CURRSOCKETS);
+	STAP_INC_STATS(sock_net(sk), STAP_MIB_SOCKETS);
+}
+
 /* Called with the socket owned. */
 static int __stap_attach(struct sock *sk, struct stap_context *ctx,
 			 const struct stap_params *p)
@@ -240,6 +250,7 @@ static int __stap_attach(struct sock *sk, struct stap_context *ctx,
 	ctx->rx_on = !!ctx->progs[STAP_SLOT_RECV_VERDICT];
 	ctx->tx_on = !!ctx->progs[STAP_SLOT_SEND_VERDICT];
 	stap_update_sk_prot(sk, ctx);
+	stap_count_socket(sk);
 	if (state == TCP_LISTEN)
 		return 0;
 	if (ctx->rx_on)
@@ -577,6 +588,7 @@ static void stap_clone(const struct request_sock *req, struct sock *newsk,
 		newsk->sk_write_space = stap_tx_write_space;
 	}
 	rcu_assign_pointer(inet_csk(newsk)->icsk_ulp_data, ctx);
+	stap_count_socket(newsk);
 	return;
 
 err_free_ctx:
@@ -604,11 +616,16 @@ static int __init stap_register(void)
 	if (!stap_wq)
 		return -ENOMEM;
 
-	err = tcp_register_ulp(&stap_ulp_ops);
+	err = stap_proc_register();
 	if (err)
 		goto err_destroy_wq;
+	err = tcp_register_ulp(&stap_ulp_ops);
+	if (err)
+		goto err_proc_unregister;
 	return 0;
 
+err_proc_unregister:
+	stap_proc_unregister();
 err_destroy_wq:
 	destroy_workqueue(stap_wq);
 	return err;
@@ -617,6 +634,7 @@ err_destroy_wq:
 static void __exit stap_unregister(void)
 {
 	tcp_unregister_ulp(&stap_ulp_ops);
+	stap_proc_unregister();
 	destroy_workqueue(stap_wq);
 }
 

@@ -19,6 +19,7 @@
 #include <net/tcp.h>
 
 #include "stap.h"
+#include "trace.h"
 
 static struct stap_context *stap_rx_ctx(struct strparser *strp)
 {
@@ -87,7 +88,8 @@ static void stap_rx_abort_parser(struct strparser *strp, int err)
 {
 	struct stap_context *ctx = stap_rx_ctx(strp);
 
-	ctx->stats.parse_errors++;
+	trace_stap_strp_error(strp->sk, false, err);
+	stap_stat_add(strp->sk, ctx, STAP_MIB_PARSEERRORS, 1);
 	stap_rx_abort(strp->sk, ctx, stap_parse_errno(err));
 }
 
@@ -97,8 +99,6 @@ static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
 	struct stap_rx *rx = &ctx->rx;
 	struct strp_msg *stm = strp_msg(skb);
 
-	ctx->stats.rx_pass_msgs++;
-	ctx->stats.rx_pass_bytes += skb->len;
 	if (unlikely(!skb->len)) {
 		consume_skb(skb);
 		return;
@@ -119,32 +119,6 @@ static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
 	rx->wake = true;
 }
 
-static void stap_rx_verdict(struct sock *sk, struct stap_context *ctx,
-			    struct sk_buff *skb)
-{
-	struct bpf_prog *prog = ctx->progs[STAP_SLOT_RECV_VERDICT];
-	unsigned int len = skb->len;
-	int verdict;
-
-	verdict = stap_bpf_run(prog, sk, skb, PACKET_HOST);
-	switch (verdict) {
-	case STAP_VERDICT_PASS:
-		stap_rx_enqueue(sk, ctx, skb);
-		return;
-	case STAP_VERDICT_DISCONNECT:
-		stap_disconnect(sk, ctx);
-		break;
-	case STAP_VERDICT_DROP:
-		break;
-	default:
-		ctx->stats.bad_verdicts++;
-		break;
-	}
-	ctx->stats.rx_drop_msgs++;
-	ctx->stats.rx_drop_bytes += len;
-	kfree_skb(skb);
-}
-
 /* Called with the socket lock held, from strp_process(). */
 static void stap_rx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 {
@@ -163,7 +137,10 @@ static void stap_rx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 		stap_rx_abort(strp->sk, ctx, ENOMEM);
 		return;
 	}
-	stap_rx_verdict(strp->sk, ctx, msg);
+	if (stap_bpf_verdict(strp->sk, ctx, msg, false))
+		stap_rx_enqueue(strp->sk, ctx, msg);
+	else
+		kfree_skb(msg);
 }
 
 static const struct strp_callbacks stap_rx_strp_cb = {
@@ -192,7 +169,8 @@ static void stap_rx_check_fin(struct sock *sk, struct stap_context *ctx)
 	    !sock_flag(sk, SOCK_DONE) ||
 	    !skb_queue_empty(&sk->sk_receive_queue))
 		return;
-	ctx->stats.parse_errors++;
+	trace_stap_strp_error(sk, false, -EPROTO);
+	stap_stat_add(sk, ctx, STAP_MIB_PARSEERRORS, 1);
 	stap_rx_abort(sk, ctx, EPROTO);
 }
 

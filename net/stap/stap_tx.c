@@ -24,6 +24,7 @@
 #include <net/tcp.h>
 
 #include "stap.h"
+#include "trace.h"
 
 /* Bytes taken from the application per framing step */
 #define STAP_TX_CHUNK	(64 * 1024)
@@ -157,37 +158,9 @@ static void stap_tx_abort_parser(struct strparser *strp, int err)
 {
 	struct stap_context *ctx = stap_tx_ctx(strp);
 
-	ctx->stats.parse_errors++;
+	trace_stap_strp_error(ctx->tx.sk, true, err);
+	stap_stat_add(ctx->tx.sk, ctx, STAP_MIB_PARSEERRORS, 1);
 	stap_tx_abort(ctx->tx.sk, ctx, stap_parse_errno(err));
-}
-
-static void stap_tx_verdict(struct sock *sk, struct stap_context *ctx,
-			    struct sk_buff *skb)
-{
-	struct bpf_prog *prog = ctx->progs[STAP_SLOT_SEND_VERDICT];
-	unsigned int len = skb->len;
-	int verdict;
-
-	verdict = stap_bpf_run(prog, sk, skb, PACKET_OUTGOING);
-	switch (verdict) {
-	case STAP_VERDICT_PASS:
-		ctx->stats.tx_pass_msgs++;
-		ctx->stats.tx_pass_bytes += len;
-		stap_tx_send(sk, &ctx->tx, skb);
-		return;
-	case STAP_VERDICT_DISCONNECT:
-		stap_disconnect(sk, ctx);
-		break;
-	case STAP_VERDICT_DROP:
-		break;
-	default:
-		ctx->stats.bad_verdicts++;
-		break;
-	}
-	ctx->stats.tx_drop_msgs++;
-	ctx->stats.tx_drop_bytes += len;
-	stap_tx_uncharge(sk, len);
-	kfree_skb(skb);
 }
 
 /* Called with the socket owned, from strp_process(). */
@@ -208,7 +181,12 @@ static void stap_tx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 		stap_tx_abort(sk, ctx, ENOMEM);
 		return;
 	}
-	stap_tx_verdict(sk, ctx, msg);
+	if (stap_bpf_verdict(sk, ctx, msg, true)) {
+		stap_tx_send(sk, &ctx->tx, msg);
+		return;
+	}
+	stap_tx_uncharge(sk, len);
+	kfree_skb(msg);
 }
 
 /* strparser's work never runs in general mode as stap uses it; these
@@ -520,10 +498,9 @@ bool stap_tx_flush(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_tx *tx = &ctx->tx;
 
-	if (tx->framing) {
-		ctx->stats.tx_drop_msgs++;
-		ctx->stats.tx_drop_bytes += tx->framing;
-	}
+	if (tx->framing)
+		stap_bpf_count_drop(sk, ctx, true, tx->framing,
+				    STAP_DROP_INCOMPLETE);
 	stap_tx_discard_framing(sk, ctx);
 	tx->flags = 0;
 	return __stap_tx_push(sk, tx) != 0;

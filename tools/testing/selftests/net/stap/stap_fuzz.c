@@ -44,7 +44,8 @@ static void slot_open(struct slot *s, unsigned int *seed)
 
 	if (stap_pair(rand_r(seed) % 2 ? AF_INET6 : AF_INET, &s->fd[0],
 		      &s->fd[1])) {
-		s->fd[0] = s->fd[1] = -1;
+		s->fd[0] = -1;
+		s->fd[1] = -1;
 		return;
 	}
 	for (i = 0; i < 2; i++) {
@@ -57,7 +58,8 @@ static void slot_close(struct slot *s)
 {
 	close(s->fd[0]);
 	close(s->fd[1]);
-	s->fd[0] = s->fd[1] = -1;
+	s->fd[0] = -1;
+	s->fd[1] = -1;
 }
 
 static int rand_prog(unsigned int *seed, bool parser)

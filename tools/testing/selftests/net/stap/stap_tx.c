@@ -9,6 +9,7 @@
  * are lower case, so that only tags decide.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1204,6 +1205,68 @@ TEST(bidirectional_random)
 	}
 	close(fds[0]);
 	close(fds[1]);
+	stap_test_bpf__destroy(skel);
+}
+
+static long proc_stat(const char *name)
+{
+	char line[128], key[64];
+	long v = -1, n;
+	FILE *f = fopen("/proc/net/stap_stat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld", key, &n) == 2 &&
+		    !strcmp(key, name))
+			v = n;
+	fclose(f);
+	return v;
+}
+
+/* /proc/net/stap_stat counts per network namespace: a fresh one sees
+ * exactly this test's sockets and messages.
+ */
+TEST(proc_net_stap_stat)
+{
+	char all[256], pass[256], got[256];
+	struct stap_test_bpf *skel;
+	struct stap_params p;
+	int cfd, sfd, pfd, vfd;
+	size_t n, npass;
+
+	if (!stap_available())
+		SKIP(return, "stap module not loaded");
+	if (unshare(CLONE_NEWNET))
+		SKIP(return, "no new network namespace: %s", strerror(errno));
+	ASSERT_EQ(system("ip link set lo up"), 0);
+	EXPECT_EQ(proc_stat("StapCurrSockets"), 0);
+	EXPECT_EQ(proc_stat("StapTxPassMsgs"), 0);
+	skel = stap_skel_open();
+	ASSERT_NE(skel, NULL);
+	skel->bss->verdict_off = 4;
+	pfd = bpf_program__fd(skel->progs.parse_len);
+	vfd = bpf_program__fd(skel->progs.verdict_byte);
+	p = stap_params_of(pfd, vfd, pfd, vfd);
+	ASSERT_EQ(stap_pair(AF_INET, &cfd, &sfd), 0);
+	ASSERT_EQ(stap_ulp(cfd), 0);
+	ASSERT_EQ(setsockopt(cfd, SOL_STAP, STAP_PARAMS, &p, sizeof(p)), 0);
+	ASSERT_EQ(stap_tap_rx(sfd, pfd, vfd), 0);
+	EXPECT_EQ(proc_stat("StapCurrSockets"), 2);
+	n = build_tags(PARSE_LEN, "PDUP", all, pass, &npass);
+	ASSERT_EQ(send(cfd, all, n, 0), (ssize_t)n);
+	ASSERT_EQ(stap_read_all(sfd, got, npass), 0);
+	EXPECT_EQ(proc_stat("StapTxPassMsgs"), 2);
+	EXPECT_EQ(proc_stat("StapTxPassBytes"), 22);
+	EXPECT_EQ(proc_stat("StapTxDropMsgs"), 2);
+	EXPECT_EQ(proc_stat("StapBadVerdicts"), 1);
+	EXPECT_EQ(proc_stat("StapRxPassMsgs"), 2);
+	EXPECT_EQ(proc_stat("StapRxPassBytes"), 22);
+	EXPECT_EQ(proc_stat("StapRxDropMsgs"), 0);
+	close(cfd);
+	close(sfd);
+	EXPECT_EQ(proc_stat("StapCurrSockets"), 0);
+	EXPECT_EQ(proc_stat("StapSockets"), 2);
 	stap_test_bpf__destroy(skel);
 }
 
