@@ -28,7 +28,7 @@ build() {
 run() {
 	# The stress test and the fuzzer run longest on the debug kernel
 	case "$(uname -r)" in
-	7.*)	: "${STAP_STRESS_SECONDS:=120}" "${STAP_FUZZ_OPS:=2000}" ;;
+	7.*)	: "${STAP_STRESS_SECONDS:=120}" "${STAP_FUZZ_OPS:=150}" ;;
 	*)	: "${STAP_STRESS_SECONDS:=30}" "${STAP_FUZZ_OPS:=1000}" ;;
 	esac
 	export STAP_STRESS_SECONDS STAP_FUZZ_OPS

@@ -174,6 +174,13 @@ static inline bool stap_msg_splice(const struct msghdr *msg)
 }
 #endif
 
+/* tcp_ulp_ops.get_info and get_info_size take net_admin in 7.3 but not in
+ * 6.12: older kernels get wrappers in stap_main.c.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
+#define STAP_GET_INFO_NO_ADMIN
+#endif
+
 /* Typed allocators came with 7.0 */
 #ifndef kzalloc_obj
 #define kzalloc_obj(P, gfp)	kzalloc(sizeof(P), gfp)

@@ -4,11 +4,13 @@
  * and the life cycle of a tapped socket.
  */
 
+#include <linux/bpf.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 #include <net/inet_common.h>
+#include <net/netlink.h>
 #include <net/tcp.h>
 
 #include "stap.h"
@@ -599,6 +601,80 @@ err_untap:
 	WRITE_ONCE(newsk->sk_prot, lctx->sk_proto);
 }
 
+static int stap_info_put_ids(struct sk_buff *skb,
+			     const struct stap_context *ctx)
+{
+	static const int attr[STAP_NUM_SLOTS] = {
+		[STAP_SLOT_SEND_PARSE]		= STAP_INFO_SEND_PARSE_ID,
+		[STAP_SLOT_SEND_VERDICT]	= STAP_INFO_SEND_VERDICT_ID,
+		[STAP_SLOT_RECV_PARSE]		= STAP_INFO_RECV_PARSE_ID,
+		[STAP_SLOT_RECV_VERDICT]	= STAP_INFO_RECV_VERDICT_ID,
+	};
+	int i;
+
+	for (i = 0; i < STAP_NUM_SLOTS; i++)
+		if (ctx->progs[i] &&
+		    nla_put_u32(skb, attr[i], ctx->progs[i]->aux->id))
+			return -EMSGSIZE;
+	return 0;
+}
+
+/* tcp_ulp_ops.get_info, for sock_diag (ss -i). Called under RCU; the
+ * counters are read without the socket lock.
+ */
+static int stap_get_info(struct sock *sk, struct sk_buff *skb,
+			 bool net_admin)
+{
+	struct stap_context *ctx;
+	struct nlattr *start;
+	int err = 0;
+
+	start = nla_nest_start_noflag(skb, STAP_ULP_INFO);
+	if (!start)
+		return -EMSGSIZE;
+	rcu_read_lock();
+	ctx = rcu_dereference(inet_csk(sk)->icsk_ulp_data);
+	if (ctx && stap_attached(ctx)) {
+		err = stap_info_put_ids(skb, ctx);
+		if (!err)
+			err = nla_put_64bit(skb, STAP_INFO_STATS,
+					    sizeof(ctx->stats), &ctx->stats,
+					    STAP_INFO_PAD);
+	}
+	rcu_read_unlock();
+	if (err) {
+		nla_nest_cancel(skb, start);
+		return err;
+	}
+	nla_nest_end(skb, start);
+	return 0;
+}
+
+static size_t stap_get_info_size(const struct sock *sk, bool net_admin)
+{
+	return nla_total_size(0) +		/* STAP_ULP_INFO */
+		4 * nla_total_size(sizeof(u32)) + /* STAP_INFO_*_ID */
+		nla_total_size_64bit(sizeof(struct stap_stats)); /* _STATS */
+}
+
+#ifdef STAP_GET_INFO_NO_ADMIN
+static int stap_get_info_no_admin(struct sock *sk, struct sk_buff *skb)
+{
+	return stap_get_info(sk, skb, false);
+}
+
+static size_t stap_get_info_size_no_admin(const struct sock *sk)
+{
+	return stap_get_info_size(sk, false);
+}
+
+#define STAP_GET_INFO		stap_get_info_no_admin
+#define STAP_GET_INFO_SIZE	stap_get_info_size_no_admin
+#else
+#define STAP_GET_INFO		stap_get_info
+#define STAP_GET_INFO_SIZE	stap_get_info_size
+#endif
+
 static struct tcp_ulp_ops stap_ulp_ops __read_mostly = {
 	.name		= "stap",
 	.owner		= THIS_MODULE,
@@ -606,6 +682,8 @@ static struct tcp_ulp_ops stap_ulp_ops __read_mostly = {
 	.update		= stap_update,
 	.release	= stap_release,
 	.clone		= stap_clone,
+	.get_info	= STAP_GET_INFO,
+	.get_info_size	= STAP_GET_INFO_SIZE,
 };
 
 static int __init stap_register(void)

@@ -91,4 +91,24 @@ struct stap_stats {
 	__u64	oversize_msgs;
 };
 
+/* sock_diag: the INET_DIAG_ULP_INFO nest of a socket with the stap ULP
+ * holds INET_ULP_INFO_NAME "stap" and a nest of type STAP_ULP_INFO (the
+ * next INET_ULP_INFO_* number after INET_ULP_INFO_MPTCP) with these
+ * attributes; the ids and stats only once programs are attached.
+ */
+#define STAP_ULP_INFO		4
+
+enum {
+	STAP_INFO_UNSPEC,
+	STAP_INFO_SEND_PARSE_ID,	/* u32: BPF program id */
+	STAP_INFO_SEND_VERDICT_ID,	/* u32 */
+	STAP_INFO_RECV_PARSE_ID,	/* u32 */
+	STAP_INFO_RECV_VERDICT_ID,	/* u32 */
+	STAP_INFO_STATS,		/* struct stap_stats */
+	STAP_INFO_PAD,
+	__STAP_INFO_MAX
+};
+
+#define STAP_INFO_MAX	(__STAP_INFO_MAX - 1)
+
 #endif /* _UAPI_LINUX_STAP_H */

@@ -1270,4 +1270,105 @@ TEST(proc_net_stap_stat)
 	stap_test_bpf__destroy(skel);
 }
 
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* The stap tracepoints report verdicts, drops and disconnects. */
+TEST(tracepoints)
+{
+	const char *tr = "/sys/kernel/tracing";
+	char all[256], pass[256], path[256], *trace;
+	struct stap_test_bpf *skel;
+	int cfd, sfd, fd;
+	size_t n, npass;
+	ssize_t len;
+
+	if (!stap_available())
+		SKIP(return, "stap module not loaded");
+	snprintf(path, sizeof(path), "%s/events/stap/enable", tr);
+	if (access(path, W_OK))
+		system("mount -t tracefs nodev /sys/kernel/tracing");
+	if (access(path, W_OK))
+		SKIP(return, "no stap events in tracefs");
+	skel = stap_skel_open();
+	ASSERT_NE(skel, NULL);
+	skel->bss->verdict_off = 4;
+	ASSERT_EQ(stap_pair(AF_INET, &cfd, &sfd), 0);
+	ASSERT_EQ(stap_tap_tx(cfd, bpf_program__fd(skel->progs.parse_len),
+			      bpf_program__fd(skel->progs.verdict_byte)), 0);
+	snprintf(path, sizeof(path), "%s/trace", tr);
+	ASSERT_EQ(write_file(path, ""), 0);
+	snprintf(path, sizeof(path), "%s/events/stap/enable", tr);
+	ASSERT_EQ(write_file(path, "1"), 0);
+	n = build_tags(PARSE_LEN, "PDX", all, pass, &npass);
+	EXPECT_EQ(send(cfd, all, n, 0), -1);
+	EXPECT_EQ(errno, ECONNABORTED);
+	ASSERT_EQ(write_file(path, "0"), 0);
+	snprintf(path, sizeof(path), "%s/trace", tr);
+	trace = calloc(1, 1 << 20);
+	fd = open(path, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	len = read(fd, trace, (1 << 20) - 1);
+	close(fd);
+	ASSERT_GT(len, 0);
+	EXPECT_NE(strstr(trace, "stap_msg_verdict: sk="), NULL);
+	EXPECT_NE(strstr(trace, "send len=11 verdict=1"), NULL);
+	EXPECT_NE(strstr(trace, "send len=11 verdict=0"), NULL);
+	EXPECT_NE(strstr(trace, "send len=11 verdict=2"), NULL);
+	EXPECT_NE(strstr(trace, "send len=11 reason=verdict"), NULL);
+	EXPECT_NE(strstr(trace, "send len=11 reason=disconnect"), NULL);
+	EXPECT_NE(strstr(trace, "stap_sock_disconnect: sk="), NULL);
+	free(trace);
+	close(cfd);
+	close(sfd);
+	stap_test_bpf__destroy(skel);
+}
+
+/* sock_diag reports the ULP: ss -i shows "tcp-ulp-stap" on the tapped
+ * socket only.
+ */
+TEST(ss_shows_tap)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct stap_test_bpf *skel;
+	char cmd[256], out[4096];
+	int cfd, sfd, tapped = 0;
+	size_t n;
+	FILE *f;
+
+	if (!stap_available())
+		SKIP(return, "stap module not loaded");
+	if (system("ss -V >/dev/null 2>&1"))
+		SKIP(return, "no ss");
+	skel = stap_skel_open();
+	ASSERT_NE(skel, NULL);
+	ASSERT_EQ(stap_pair(AF_INET, &cfd, &sfd), 0);
+	ASSERT_EQ(stap_tap_tx(cfd, -1,
+			      bpf_program__fd(skel->progs.verdict_pass)), 0);
+	ASSERT_EQ(getsockname(cfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "ss -tniH state established '( sport = :%u or dport = :%u )'",
+		 ntohs(sa.sin_port), ntohs(sa.sin_port));
+	f = popen(cmd, "r");
+	ASSERT_NE(f, NULL);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	pclose(f);
+	for (char *p = out; (p = strstr(p, "tcp-ulp-stap")); p++)
+		tapped++;
+	EXPECT_EQ(tapped, 1);
+	close(cfd);
+	close(sfd);
+	stap_test_bpf__destroy(skel);
+}
+
 TEST_HARNESS_MAIN
