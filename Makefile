@@ -21,10 +21,10 @@ KERNEL_SH	:= $(TOP)/scripts/kernel.sh
 
 STAP_CFLAGS	:= -I$(TOP)/include -I$(TOP)/include/uapi
 
-.PHONY: all deps module modules selftests run check lint intree-check \
+.PHONY: all deps module modules selftests samples run check lint intree-check \
 	vm-tests splat-test run_tests clean help
 
-all: module selftests
+all: module selftests samples
 
 help:
 	@sed -n '3,10p' Makefile
@@ -47,6 +47,10 @@ modules:
 
 selftests: deps
 	@bash $(TOP)/scripts/selftests.sh build
+
+# samples/bpf: the operator's starting points, and stap_loader
+samples: deps
+	@$(MAKE) -s -C $(TOP)/samples/bpf OUT=$(BUILD)/samples
 
 # Runs inside the guest (vmtest.sh's default command).
 run_tests:

@@ -30,7 +30,8 @@ KFILES=$(git ls-files 'include/*.h' 'net/stap/*.[ch]')
 CFILES=$(git ls-files 'net/stap/*' 'include/*' \
 	 'tools/testing/selftests/net/stap/*.[ch]' \
 	 'tools/testing/selftests/net/stap/progs/*.c' \
-	 'tools/testing/selftests/net/stap/warn_mod/*.c')
+	 'tools/testing/selftests/net/stap/warn_mod/*.c' \
+	 'samples/bpf/*.[ch]')
 
 IGNORE=COMMIT_LOG_LONG_LINE,MACRO_ARG_REUSE,ALLOC_SIZEOF_STRUCT,NO_AUTHOR_SIGN_OFF,GIT_COMMIT_ID,CAMELCASE
 

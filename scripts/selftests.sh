@@ -22,7 +22,8 @@ build() {
 	rsync -a "$src/tools/testing/selftests/kselftest/" "$KSFT/kselftest/"
 	rsync -a --delete --exclude vmtest.sh \
 		"$TOP/tools/testing/selftests/net/stap/" "$OUT/"
-	make -s -C "$OUT" OUTPUT="$OUT" KHDR_INCLUDES="-isystem $TOP/include/uapi"
+	make -s -C "$OUT" OUTPUT="$OUT" KHDR_INCLUDES="-isystem $TOP/include/uapi" \
+		STAP_SAMPLES="$TOP/samples/bpf"
 }
 
 run() {
@@ -34,7 +35,7 @@ run() {
 	export STAP_STRESS_SECONDS STAP_FUZZ_OPS
 	cd "$OUT"
 	make -s -C "$OUT" OUTPUT="$OUT" KHDR_INCLUDES="-isystem $TOP/include/uapi" \
-		run_tests 2>&1 | tee "$OUT/results.tap"
+		STAP_SAMPLES="$TOP/samples/bpf" run_tests 2>&1 | tee "$OUT/results.tap"
 }
 
 case "${1:-}" in

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Verdicts: a deny-list kept in an LPM trie map ("deny") that can change
+ * while sockets are tapped. Each entry says what to do with a matching
+ * message: STAP_VERDICT_DROP or STAP_VERDICT_DISCONNECT, and counts its
+ * hits. Messages that match nothing pass.
+ *
+ * stap_deny_prefix: the first 32 bytes of the message, by prefix.
+ * stap_deny_http:   the request line ("GET /admin"), by prefix.
+ * stap_deny_resp:   the Redis command name, upper case, exactly: an entry
+ *                   is the name followed by a NUL, prefixlen counting both.
+ */
+#include "stap_common.bpf.h"
+#include "stap_samples.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct stap_deny_key);
+	__type(value, struct stap_deny_val);
+} deny SEC(".maps");
+
+static int deny_lookup(struct stap_deny_key *key)
+{
+	struct stap_deny_val *v;
+
+	key->prefixlen = STAP_DENY_KEY_LEN * 8;
+	v = bpf_map_lookup_elem(&deny, key);
+	if (!v)
+		return STAP_VERDICT_PASS;
+	__sync_fetch_and_add(&v->hits, 1);
+	return v->action == STAP_VERDICT_DISCONNECT ? STAP_VERDICT_DISCONNECT :
+						      STAP_VERDICT_DROP;
+}
+
+/* The first bytes of the message; zeros past its end */
+static void key_prefix(struct __sk_buff *skb, struct stap_deny_key *key)
+{
+	__u32 n = skb->len < STAP_DENY_KEY_LEN ? skb->len : STAP_DENY_KEY_LEN;
+	int i;
+
+	if (!bpf_skb_load_bytes(skb, 0, key->data, STAP_DENY_KEY_LEN))
+		return;
+	for (i = 0; i < STAP_DENY_KEY_LEN; i++)
+		if (i < n)
+			bpf_skb_load_bytes(skb, i, &key->data[i], 1);
+}
+
+SEC("sk_skb/stream_verdict")
+int stap_deny_prefix(struct __sk_buff *skb)
+{
+	struct stap_deny_key key = {};
+
+	key_prefix(skb, &key);
+	return deny_lookup(&key);
+}
+
+SEC("sk_skb/stream_verdict")
+int stap_deny_http(struct __sk_buff *skb)
+{
+	struct stap_deny_key key = {};
+	int i, end = 0;
+
+	key_prefix(skb, &key);
+	/* The request line only */
+	for (i = 0; i < STAP_DENY_KEY_LEN; i++) {
+		if (key.data[i] == '\r' || key.data[i] == '\n')
+			end = 1;
+		if (end)
+			key.data[i] = 0;
+	}
+	return deny_lookup(&key);
+}
+
+/* Copy up to 31 bytes of a command name at @off, upper-cased, ending at
+ * @len bytes or at a space or line end.
+ */
+static void key_name(struct __sk_buff *skb, __u32 off, __s64 len,
+		     struct stap_deny_key *key)
+{
+	int i, c;
+
+	for (i = 0; i < STAP_DENY_KEY_LEN - 1; i++) {
+		if (len >= 0 && i >= len)
+			break;
+		c = stap_byte(skb, off + i);
+		if (c < 0 || c == ' ' || c == '\r' || c == '\n')
+			break;
+		if (c >= 'a' && c <= 'z')
+			c -= 'a' - 'A';
+		key->data[i] = c;
+	}
+}
+
+SEC("sk_skb/stream_verdict")
+int stap_deny_resp(struct __sk_buff *skb)
+{
+	struct stap_deny_key key = {};
+	__u32 off = 1;
+	__s64 n;
+
+	if (stap_byte(skb, 0) != '*') {
+		key_name(skb, 0, -1, &key);	/* inline command */
+		return deny_lookup(&key);
+	}
+	if (stap_read_num(skb, &off, &n) <= 0 || n < 1 ||
+	    stap_byte(skb, off) != '$')
+		return STAP_VERDICT_PASS;
+	off++;
+	if (stap_read_num(skb, &off, &n) <= 0 || n < 1)
+		return STAP_VERDICT_PASS;
+	key_name(skb, off, n, &key);
+	return deny_lookup(&key);
+}
+
+char _license[] SEC("license") = "GPL";
