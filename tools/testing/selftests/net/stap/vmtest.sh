@@ -162,8 +162,9 @@ fi
 mkdir -p "$(dirname "$LOG")"
 [ $# -gt 0 ] || set -- make -s -C "$PROJ" KVER="$TAG" run_tests
 
-# Modules the guest needs before it can mount the host's root.
-GUEST_MODS="virtio_pci virtio_console 9pnet_virtio 9p overlay veth"
+# Modules the guest needs before it can mount the host's root, and those
+# the tests use (sock_diag for ss); built-in ones are skipped.
+GUEST_MODS="virtio_pci virtio_console 9pnet_virtio 9p overlay veth tcp_diag"
 
 # build_initramfs OUT: busybox, /init and the guest modules in load order.
 build_initramfs() {
