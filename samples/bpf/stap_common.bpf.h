@@ -21,6 +21,13 @@
 /* Longest line the samples scan for its end */
 #define STAP_MAX_LINE		65536
 
+/* Zero, as writable data the verifier cannot see into: offsets that start
+ * from it are unknown to the verifier, so it checks a bpf_loop() callback
+ * once for all offsets instead of once per offset (newer kernels verify
+ * callbacks iteration by iteration until states repeat).
+ */
+__u32 stap_opaque_zero;
+
 /* The byte at @off, or -1 past the bytes there are. */
 static __always_inline int stap_byte(struct __sk_buff *skb, __u32 off)
 {
@@ -57,7 +64,7 @@ static long stap_scan_step(__u32 i, void *arg)
  */
 static __always_inline __u32 stap_line_end(struct __sk_buff *skb, __u32 off)
 {
-	struct stap_scan s = { .skb = skb, .off = off };
+	struct stap_scan s = { .skb = skb, .off = off + stap_opaque_zero };
 
 	bpf_loop(STAP_MAX_LINE, stap_scan_step, &s, 0);
 	return s.found ? s.off + 1 : 0;
@@ -110,7 +117,7 @@ static long stap_num_step(__u32 i, void *arg)
 static __always_inline int stap_read_num(struct __sk_buff *skb, __u32 *off,
 					 __s64 *val)
 {
-	struct stap_num n = { .skb = skb, .off = *off };
+	struct stap_num n = { .skb = skb, .off = *off + stap_opaque_zero };
 
 	bpf_loop(22, stap_num_step, &n, 0);
 	if (n.state == -1)

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * stap_loader: connect to a Redis server with the send side tapped by the
- * RESP parser and the deny-list verdict, then copy stdin to the server and
- * the server's replies to stdout. Commands named on the command line never
- * reach the server; --disconnect aborts the connection on them instead.
+ * line parser and the Redis deny-list verdict (inline commands, one per
+ * line), then copy stdin to the server and the server's replies to
+ * stdout. Commands named on the command line never reach the server;
+ * --disconnect aborts the connection on them instead.
  *
  *   printf 'PING\r\nFLUSHALL\r\nPING\r\n' | stap_loader 127.0.0.1 6379 FLUSHALL
  *
@@ -25,7 +26,7 @@
 #include <linux/stap.h>
 
 #include "stap_samples.h"
-#include "stap_parse_resp.skel.h"
+#include "stap_parse_lines.skel.h"
 #include "stap_verdict_deny.skel.h"
 
 #ifndef TCP_ULP
@@ -107,7 +108,7 @@ int main(int argc, char **argv)
 		{}
 	};
 	struct stap_verdict_deny_bpf *v = NULL;
-	struct stap_parse_resp_bpf *p = NULL;
+	struct stap_parse_lines_bpf *p = NULL;
 	int action = STAP_VERDICT_DROP;
 	struct pollfd pfd[2];
 	struct stap_params sp;
@@ -131,7 +132,7 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return 2;
 	}
-	p = stap_parse_resp_bpf__open_and_load();
+	p = stap_parse_lines_bpf__open_and_load();
 	v = stap_verdict_deny_bpf__open_and_load();
 	if (!p || !v) {
 		fprintf(stderr, "stap_loader: loading the programs: %s\n",
@@ -145,7 +146,7 @@ int main(int argc, char **argv)
 	if (fd < 0)
 		goto out;
 	sp = (struct stap_params){
-		.bpf_send_parse_fd = bpf_program__fd(p->progs.stap_parse_resp),
+		.bpf_send_parse_fd = bpf_program__fd(p->progs.stap_parse_lines),
 		.bpf_send_verdict_fd = bpf_program__fd(v->progs.stap_deny_resp),
 		.bpf_recv_parse_fd = STAP_NO_PROG,
 		.bpf_recv_verdict_fd = STAP_NO_PROG,
@@ -175,6 +176,6 @@ out_close:
 	close(fd);
 out:
 	stap_verdict_deny_bpf__destroy(v);
-	stap_parse_resp_bpf__destroy(p);
+	stap_parse_lines_bpf__destroy(p);
 	return ret;
 }

@@ -74,18 +74,26 @@ int stap_deny_http(struct __sk_buff *skb)
 }
 
 /* Copy up to 31 bytes of a command name at @off, upper-cased, ending at
- * @len bytes or at a space or line end.
+ * @len bytes (if @len >= 0) or at a space or line end.
  */
 static void key_name(struct __sk_buff *skb, __u32 off, __s64 len,
 		     struct stap_deny_key *key)
 {
+	__u32 n = skb->len > off ? skb->len - off : 0;
+	__u8 buf[STAP_DENY_KEY_LEN - 1] = {};
 	int i, c;
 
-	for (i = 0; i < STAP_DENY_KEY_LEN - 1; i++) {
-		if (len >= 0 && i >= len)
-			break;
-		c = stap_byte(skb, off + i);
-		if (c < 0 || c == ' ' || c == '\r' || c == '\n')
+	if (len >= 0 && len < n)
+		n = len;
+	if (!n)
+		return;
+	/* 1..31, in a form the verifier can bound */
+	n = n >= sizeof(buf) ? sizeof(buf) : ((n - 1) & 31) + 1;
+	if (bpf_skb_load_bytes(skb, off, buf, n))
+		return;
+	for (i = 0; i < sizeof(buf); i++) {
+		c = buf[i];
+		if (i >= n || c == ' ' || c == '\r' || c == '\n')
 			break;
 		if (c >= 'a' && c <= 'z')
 			c -= 'a' - 'A';
