@@ -289,15 +289,6 @@ static void *fuzz_thread(void *arg)
 	return NULL;
 }
 
-static unsigned int count_progs(void)
-{
-	unsigned int id = 0, n = 0;
-
-	while (!bpf_prog_get_next_id(id, &id))
-		n++;
-	return n;
-}
-
 static void fuzz_seed(struct __test_metadata *_metadata, unsigned int seed,
 		      unsigned long ops)
 {
@@ -346,7 +337,7 @@ TEST_F_TIMEOUT(fuzz, seeds, 1500)
 	if (!stap_available())
 		SKIP(return, "stap module not loaded");
 	signal(SIGPIPE, SIG_IGN);
-	progs0 = count_progs();
+	progs0 = stap_count_progs();
 	list = strdup(seeds);
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
@@ -356,9 +347,9 @@ TEST_F_TIMEOUT(fuzz, seeds, 1500)
 	}
 	free(list);
 	TH_LOG("%lu calls", n_ops);
-	for (i = 0; i < 100 && count_progs() != progs0; i++)
+	for (i = 0; i < 100 && stap_count_progs() != progs0; i++)
 		usleep(100000);
-	EXPECT_EQ(count_progs(), progs0);
+	EXPECT_EQ(stap_count_progs(), progs0);
 }
 
 TEST_HARNESS_MAIN

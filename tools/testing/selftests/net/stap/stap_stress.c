@@ -395,15 +395,6 @@ static void *churn(void *arg)
 	return NULL;
 }
 
-static unsigned int count_progs(void)
-{
-	unsigned int id = 0, n = 0;
-
-	while (!bpf_prog_get_next_id(id, &id))
-		n++;
-	return n;
-}
-
 static int tcp_inuse(void)
 {
 	char line[256];
@@ -448,7 +439,7 @@ TEST_F_TIMEOUT(stress, run, 1200)
 	if (!stap_available())
 		SKIP(return, "stap module not loaded");
 	signal(SIGPIPE, SIG_IGN);
-	progs0 = count_progs();
+	progs0 = stap_count_progs();
 	inuse0 = tcp_inuse();
 	skel = stap_skel_open();
 	ASSERT_NE(skel, NULL);
@@ -476,10 +467,10 @@ TEST_F_TIMEOUT(stress, run, 1200)
 	EXPECT_GT(n_conns, NSLOTS);
 
 	/* Nothing left behind: programs, sockets, module references */
-	for (i = 0; i < 100 && (count_progs() != progs0 ||
+	for (i = 0; i < 100 && (stap_count_progs() != progs0 ||
 				tcp_inuse() > inuse0); i++)
 		usleep(100000);
-	EXPECT_EQ(count_progs(), progs0);
+	EXPECT_EQ(stap_count_progs(), progs0);
 	EXPECT_LE(tcp_inuse(), inuse0);
 	if (!ko)
 		return;

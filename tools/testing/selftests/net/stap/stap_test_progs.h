@@ -5,6 +5,7 @@
 #ifndef _STAP_TEST_PROGS_H
 #define _STAP_TEST_PROGS_H
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "stap_test.skel.h"
@@ -31,6 +32,16 @@ static inline int parse_fd(struct stap_test_bpf *skel, enum parser p)
 	default:
 		return -1;
 	}
+}
+
+/* BPF programs loaded on the system, to check none is left behind */
+static inline unsigned int stap_count_progs(void)
+{
+	unsigned int id = 0, n = 0;
+
+	while (!bpf_prog_get_next_id(id, &id))
+		n++;
+	return n;
 }
 
 #endif /* _STAP_TEST_PROGS_H */
