@@ -101,6 +101,7 @@ struct stap_work {
 	void			(*fn)(struct sock *sk);
 };
 
+/* Called from stap's workqueue. */
 static void stap_work_fn(struct work_struct *work)
 {
 	struct stap_work *w = container_of(work, struct stap_work, work);
@@ -134,6 +135,7 @@ int stap_defer(struct sock *sk, void (*fn)(struct sock *sk))
 	return 0;
 }
 
+/* Called from stap's workqueue, the socket not locked. */
 static void stap_abort_conn(struct sock *sk)
 {
 	tcp_abort(sk, ECONNABORTED);
@@ -650,6 +652,7 @@ static int stap_get_info(struct sock *sk, struct sk_buff *skb,
 	return 0;
 }
 
+/* Called from sock_diag with the socket not locked. */
 static size_t stap_get_info_size(const struct sock *sk, bool net_admin)
 {
 	return nla_total_size(0) +		/* STAP_ULP_INFO */

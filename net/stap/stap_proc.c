@@ -30,6 +30,7 @@ static const char * const stap_mib_names[__STAP_MIB_MAX] = {
 	[STAP_MIB_OVERSIZEMSGS]	= "StapOversizeMsgs",
 };
 
+/* Called in process context when /proc/net/stap_stat is read. */
 static int stap_statistics_seq_show(struct seq_file *seq, void *v)
 {
 	struct stap_net *sn = stap_pernet(seq->private);

@@ -425,6 +425,7 @@ int stap_tx_sendpage(struct sock *sk, struct page *page, int offset,
 }
 #endif
 
+/* Called from stap's workqueue (stap_defer()), the socket not locked. */
 static void stap_tx_push_work(struct sock *sk)
 {
 	struct stap_context *ctx;
