@@ -27,6 +27,17 @@
  * callbacks iteration by iteration until states repeat).
  */
 __u32 stap_opaque_zero;
+__u64 stap_opaque_zero64;
+
+/* @v, with every bit unknown to the verifier. A bpf_loop() callback that
+ * stores a counter or an accumulated number back into its state makes
+ * newer verifiers check one more iteration for each new range the value
+ * can take; stored through this, the state repeats at once.
+ */
+static __always_inline __u64 stap_forget(__u64 v)
+{
+	return v ^ stap_opaque_zero64;
+}
 
 /* The byte at @off, or -1 past the bytes there are. */
 static __always_inline int stap_byte(struct __sk_buff *skb, __u32 off)
@@ -40,7 +51,8 @@ static __always_inline int stap_byte(struct __sk_buff *skb, __u32 off)
 
 struct stap_scan {
 	struct __sk_buff *skb;
-	__u32 off;		/* in: start; out: offset of the '\n' */
+	__u32 off;		/* in: start; out: offset of the byte found */
+	__u8 a, b;		/* the bytes looked for */
 	int found;
 };
 
@@ -51,7 +63,7 @@ static long stap_scan_step(__u32 i, void *arg)
 
 	if (c < 0)
 		return 1;
-	if (c == '\n') {
+	if (c == s->a || c == s->b) {
 		s->found = 1;
 		return 1;
 	}
@@ -59,74 +71,26 @@ static long stap_scan_step(__u32 i, void *arg)
 	return 0;
 }
 
+/* Offset just past the first @a or @b at or after @off, or 0 when there
+ * is none in the next @max bytes (or they have not arrived yet).
+ */
+static __always_inline __u32 stap_find(struct __sk_buff *skb, __u32 off,
+				       __u8 a, __u8 b, __u32 max)
+{
+	struct stap_scan s = {
+		.skb = skb, .off = off + stap_opaque_zero, .a = a, .b = b,
+	};
+
+	bpf_loop(max, stap_scan_step, &s, 0);
+	return s.found ? s.off + 1 : 0;
+}
+
 /* Offset just past the '\n' ending the line at @off, or 0 when it has
  * not arrived yet (or is longer than STAP_MAX_LINE).
  */
 static __always_inline __u32 stap_line_end(struct __sk_buff *skb, __u32 off)
 {
-	struct stap_scan s = { .skb = skb, .off = off + stap_opaque_zero };
-
-	bpf_loop(STAP_MAX_LINE, stap_scan_step, &s, 0);
-	return s.found ? s.off + 1 : 0;
-}
-
-struct stap_num {
-	struct __sk_buff *skb;
-	__u32 off;		/* in: first digit or '-'; out: past "\r\n" */
-	__s64 val;
-	int neg;
-	int state;		/* 0 digits, 1 done, -1 need more, -2 bad */
-};
-
-static long stap_num_step(__u32 i, void *arg)
-{
-	struct stap_num *n = arg;
-	int c = stap_byte(n->skb, n->off);
-
-	if (c < 0) {
-		n->state = -1;
-		return 1;
-	}
-	n->off++;
-	if (c == '-' && i == 0) {
-		n->neg = 1;
-		return 0;
-	}
-	if (c >= '0' && c <= '9') {
-		n->val = n->val * 10 + (c - '0');
-		return 0;
-	}
-	if (c != '\r') {
-		n->state = -2;
-		return 1;
-	}
-	c = stap_byte(n->skb, n->off);
-	if (c < 0) {
-		n->state = -1;
-		return 1;
-	}
-	n->off++;
-	n->state = c == '\n' ? 1 : -2;
-	return 1;
-}
-
-/* A decimal number ending in "\r\n" at *off (RESP lengths and counts).
- * Return: 1 with *val and *off past the line, 0 when it has not all
- * arrived, -1 when it is not a number.
- */
-static __always_inline int stap_read_num(struct __sk_buff *skb, __u32 *off,
-					 __s64 *val)
-{
-	struct stap_num n = { .skb = skb, .off = *off + stap_opaque_zero };
-
-	bpf_loop(22, stap_num_step, &n, 0);
-	if (n.state == -1)
-		return 0;
-	if (n.state != 1)
-		return -1;
-	*val = n.neg ? -n.val : n.val;
-	*off = n.off;
-	return 1;
+	return stap_find(skb, off, '\n', '\n', STAP_MAX_LINE);
 }
 
 #endif /* _STAP_COMMON_BPF_H */

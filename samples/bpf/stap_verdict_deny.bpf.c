@@ -73,52 +73,54 @@ int stap_deny_http(struct __sk_buff *skb)
 	return deny_lookup(&key);
 }
 
-/* Copy up to 31 bytes of a command name at @off, upper-cased, ending at
- * @len bytes (if @len >= 0) or at a space or line end.
- */
-static void key_name(struct __sk_buff *skb, __u32 off, __s64 len,
+/* Copy the command name of @len bytes at @off into @key, upper-cased */
+static void key_name(struct __sk_buff *skb, __u32 off, __u32 len,
 		     struct stap_deny_key *key)
 {
-	__u32 n = skb->len > off ? skb->len - off : 0;
-	__u8 buf[STAP_DENY_KEY_LEN - 1] = {};
 	int i, c;
 
-	if (len >= 0 && len < n)
-		n = len;
-	if (!n)
+	if (!len || len >= STAP_DENY_KEY_LEN)
 		return;
-	/* 1..31, in a form the verifier can bound */
-	n = n >= sizeof(buf) ? sizeof(buf) : ((n - 1) & 31) + 1;
-	if (bpf_skb_load_bytes(skb, off, buf, n))
+	/* 1..31, in a form every verifier can bound */
+	len = ((len - 1) & 31) + 1;
+	if (bpf_skb_load_bytes(skb, off, key->data, len))
 		return;
-	for (i = 0; i < sizeof(buf); i++) {
-		c = buf[i];
-		if (i >= n || c == ' ' || c == '\r' || c == '\n')
-			break;
+	for (i = 0; i < STAP_DENY_KEY_LEN - 1; i++) {
+		c = key->data[i];
 		if (c >= 'a' && c <= 'z')
-			c -= 'a' - 'A';
-		key->data[i] = c;
+			key->data[i] = c - ('a' - 'A');
 	}
 }
+
+/* RESP lines before a command's name: "*N\r\n$L\r\n" */
+#define RESP_HEAD_LINE	24
 
 SEC("sk_skb/stream_verdict")
 int stap_deny_resp(struct __sk_buff *skb)
 {
 	struct stap_deny_key key = {};
-	__u32 off = 1;
-	__s64 n;
+	__u32 start = 0, end;
 
-	if (stap_byte(skb, 0) != '*') {
-		key_name(skb, 0, -1, &key);	/* inline command */
-		return deny_lookup(&key);
+	if (stap_byte(skb, 0) == '*') {
+		/* An array of bulk strings: the name is the first */
+		start = stap_find(skb, 0, '\n', '\n', RESP_HEAD_LINE);
+		if (!start || stap_byte(skb, start) != '$')
+			return STAP_VERDICT_PASS;
+		start = stap_find(skb, start, '\n', '\n', RESP_HEAD_LINE);
+		if (!start)
+			return STAP_VERDICT_PASS;
+		end = stap_find(skb, start, '\r', '\r', STAP_DENY_KEY_LEN);
+	} else {
+		/* An inline command: the name ends at a space or the line end,
+		 * "\r\n" or "\n" (Redis takes both)
+		 */
+		end = stap_find(skb, 0, ' ', '\n', STAP_DENY_KEY_LEN);
+		if (end > 1 && stap_byte(skb, end - 2) == '\r')
+			end--;
 	}
-	if (stap_read_num(skb, &off, &n) <= 0 || n < 1 ||
-	    stap_byte(skb, off) != '$')
+	if (end <= start + 1)
 		return STAP_VERDICT_PASS;
-	off++;
-	if (stap_read_num(skb, &off, &n) <= 0 || n < 1)
-		return STAP_VERDICT_PASS;
-	key_name(skb, off, n, &key);
+	key_name(skb, start, end - 1 - start, &key);
 	return deny_lookup(&key);
 }
 
