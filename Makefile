@@ -21,10 +21,10 @@ KERNEL_SH	:= $(TOP)/scripts/kernel.sh
 
 STAP_CFLAGS	:= -I$(TOP)/include -I$(TOP)/include/uapi
 
-.PHONY: all deps module modules selftests samples run check lint intree-check \
+.PHONY: all deps module modules selftests samples tools run check lint intree-check \
 	vm-tests splat-test run_tests clean help
 
-all: module selftests samples
+all: module selftests samples tools
 
 help:
 	@sed -n '3,10p' Makefile
@@ -51,6 +51,10 @@ selftests: deps
 # samples/bpf: the operator's starting points, and stap_loader
 samples: deps
 	@$(MAKE) -s -C $(TOP)/samples/bpf OUT=$(BUILD)/samples
+
+# tools/net/stap: stap(8) and libstap_preload.so into build/tools
+tools: deps
+	@$(MAKE) -s -C $(TOP)/tools/net/stap OUT=$(BUILD)/tools
 
 # Runs inside the guest (vmtest.sh's default command).
 run_tests:

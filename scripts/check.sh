@@ -94,6 +94,7 @@ vm_tests() {
 step "build: stap.ko for $KERNELS" make -s -C "$TOP" modules
 step "build: selftests and BPF skeletons" make -s -C "$TOP" selftests
 step "build: samples/bpf and stap_loader" make -s -C "$TOP" samples
+step "build: the stap tool and its preload library" make -s -C "$TOP" tools
 while IFS= read -r line; do
 	echo "$line"
 	case "$line" in

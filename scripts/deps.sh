@@ -13,6 +13,7 @@ PKGS=(
 	sparse
 	qemu-system-x86 busybox-static
 	iproute2 procps
+	redis-server redis-tools nginx curl
 )
 
 missing=()
@@ -33,5 +34,14 @@ if [ ! -e "$stamp" ]; then
 	touch "$stamp"
 fi
 echo "deps: installing ${missing[*]}"
+# redis-server and nginx are for the VM tests: keep their packages from
+# starting them on this machine.
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy=/usr/sbin/policy-rc.d
+	printf '#!/bin/sh\nexit 101\n' > "$policy"
+	chmod +x "$policy"
+fi
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 	"${missing[@]}"
+[ -z "$policy" ] || rm -f "$policy"

@@ -33,6 +33,7 @@ run() {
 	*)	: "${STAP_STRESS_SECONDS:=30}" "${STAP_FUZZ_OPS:=1000}" ;;
 	esac
 	export STAP_STRESS_SECONDS STAP_FUZZ_OPS
+	export STAP_TOOLS=$TOP/build/tools
 	cd "$OUT"
 	make -s -C "$OUT" OUTPUT="$OUT" KHDR_INCLUDES="-isystem $TOP/include/uapi" \
 		STAP_SAMPLES="$TOP/samples/bpf" run_tests 2>&1 | tee "$OUT/results.tap"

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stap(8): run programs with their TCP sockets tapped, tap the sockets of
+ * running processes, show the taps and their counters, and print what a
+ * logging verdict records.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "stap.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} cmds[] = {
+	{ "exec", cmd_exec, "run a program with its TCP sockets tapped" },
+	{ "attach", cmd_attach, "tap sockets of a running process" },
+	{ "show", cmd_show, "list tapped sockets, programs and counters" },
+	{ "log", cmd_log, "print the log verdict's records" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: stap COMMAND [OPTIONS]\n\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f,
+"\n"
+"stap COMMAND --help describes each. The stap module must be loaded\n"
+"(modprobe stap); loading programs and tapping other users' sockets\n"
+"need root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_PTRACE).\n"
+"\n"
+"Exit status: 0 on success, 1 on failure, 2 on bad usage; stap exec\n"
+"exits with its command's status.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return STAP_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return STAP_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		stap_prog_name = argv[1];
+		return cmds[i].fn(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "stap: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return STAP_EXIT_USAGE;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * stap(8): tap the TCP sockets of unmodified programs with BPF parsers and
+ * verdicts, and show what the taps do.
+ */
+#ifndef _STAP_TOOL_H
+#define _STAP_TOOL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/stap.h>
+
+/* Exit codes */
+#define STAP_EXIT_OK		0
+#define STAP_EXIT_FAIL		1	/* the operation failed */
+#define STAP_EXIT_USAGE		2	/* bad command line */
+
+enum stap_tool_slot {
+	SLOT_SEND_PARSE,
+	SLOT_SEND_VERDICT,
+	SLOT_RECV_PARSE,
+	SLOT_RECV_VERDICT,
+	SLOT_MAX,
+};
+
+#define STAP_MAX_DENY		64
+
+struct stap_deny_entry {
+	const char *text;
+	bool disconnect;
+};
+
+/* What the program options asked for, and the loaded result */
+struct stap_progs {
+	const char *spec[SLOT_MAX];	/* "NAME" or "FILE:PROG", or NULL */
+	struct stap_deny_entry deny[STAP_MAX_DENY];
+	int ndeny;
+	unsigned int rate_msgs;		/* --rate N[/SECONDS] */
+	unsigned int rate_secs;
+	bool rate_disconnect;
+	bool no_recv, no_send;
+	int fd[SLOT_MAX];		/* after stap_progs_load(); -1: none */
+	unsigned int id[SLOT_MAX];
+};
+
+extern const char *stap_prog_name;	/* argv[0] of the subcommand */
+
+void stap_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void stap_progs_init(struct stap_progs *p);
+int stap_progs_option(struct stap_progs *p, int opt, const char *arg);
+int stap_progs_check(struct stap_progs *p);
+int stap_progs_load(struct stap_progs *p);
+void stap_progs_usage(FILE *f);
+struct stap_params stap_progs_params(const struct stap_progs *p);
+int stap_tap_fd(int fd, const struct stap_params *params);
+const char *stap_sock_desc(int fd, char *buf, size_t len);
+
+/* getopt_long entries and short options shared by exec and attach */
+#define STAP_PROG_SHORTOPTS	"p:v:d:D:r:l"
+#define STAP_PROG_LONGOPTS						\
+	{ "parser",		required_argument, NULL, 'p' },		\
+	{ "verdict",		required_argument, NULL, 'v' },		\
+	{ "recv-parser",	required_argument, NULL, 0x100 },	\
+	{ "send-parser",	required_argument, NULL, 0x101 },	\
+	{ "recv-verdict",	required_argument, NULL, 0x102 },	\
+	{ "send-verdict",	required_argument, NULL, 0x103 },	\
+	{ "recv-only",		no_argument,	   NULL, 0x104 },	\
+	{ "send-only",		no_argument,	   NULL, 0x105 },	\
+	{ "deny",		required_argument, NULL, 'd' },		\
+	{ "deny-disconnect",	required_argument, NULL, 'D' },		\
+	{ "rate",		required_argument, NULL, 'r' },		\
+	{ "rate-disconnect",	no_argument,	   NULL, 0x106 },	\
+	{ "log",		no_argument,	   NULL, 'l' }
+
+int cmd_exec(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+
+#endif /* _STAP_TOOL_H */
