@@ -60,7 +60,7 @@ tools: deps
 run_tests:
 	@bash $(TOP)/scripts/selftests.sh run
 
-run: module selftests
+run: module tools
 	@bash $(TOP)/scripts/demo.sh $(KVER)
 
 lint: deps
