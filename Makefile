@@ -22,7 +22,7 @@ KERNEL_SH	:= $(TOP)/scripts/kernel.sh
 STAP_CFLAGS	:= -I$(TOP)/include -I$(TOP)/include/uapi
 
 .PHONY: all deps module modules selftests samples tools run check lint intree-check \
-	vm-tests splat-test run_tests clean help
+	vm-tests splat-test run_tests bench clean help
 
 all: module selftests samples tools
 
@@ -62,6 +62,11 @@ run_tests:
 
 run: module tools
 	@bash $(TOP)/scripts/demo.sh $(KVER)
+
+# Benchmarks (not part of check): build/bench/results.md and results.png
+bench: selftests
+	@$(MAKE) --no-print-directory module KVER=$(or $(BENCH_KVER),6.12)
+	@bash $(TOP)/scripts/bench.sh $(or $(BENCH_KVER),6.12)
 
 lint: deps
 	@bash $(TOP)/scripts/lint.sh

@@ -14,6 +14,7 @@ PKGS=(
 	qemu-system-x86 busybox-static
 	iproute2 procps
 	redis-server redis-tools nginx curl
+	gnuplot-nox
 )
 
 missing=()

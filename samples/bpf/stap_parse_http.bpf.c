@@ -17,7 +17,7 @@
  */
 #include "stap_common.bpf.h"
 
-#define HTTP_MAX_HEAD		(1 << 20)	/* bytes outside body data */
+#define HTTP_MAX_HEAD		(1024 * 1024)	/* bytes outside body data */
 #define HTTP_CHUNK_DIGITS	15		/* hex digits of a chunk size */
 
 enum {
@@ -47,6 +47,7 @@ __u8 http_st[ST_MAX] = {
 	ST_CHUNK, ST_CHUNK_EXT, ST_CHUNK_CR, ST_CHUNK_LF, ST_TRAILER,
 	ST_TRAILER_LF, ST_TRAILER_SKIP,
 };
+
 __u32 http_zero;
 
 /* Header names are matched as the last bytes seen, lower case, packed

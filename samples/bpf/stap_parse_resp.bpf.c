@@ -12,7 +12,7 @@
 #include "stap_common.bpf.h"
 
 #define RESP_MAX_VALUES		4096	/* values in one message, nested */
-#define RESP_MAX_HEAD		(1 << 20)	/* bytes outside bulk data */
+#define RESP_MAX_HEAD		(1024 * 1024)	/* bytes outside bulk data */
 
 enum { ST_TYPE, ST_NUM, ST_NUM_LF, ST_LINE };
 enum { K_BULK, K_AGG, K_MAP };

@@ -159,8 +159,7 @@ static int attach_one(int ours, int pid, int fd,
 
 int cmd_attach(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		STAP_PROG_LONGOPTS,
+	static const struct option own[] = {
 		{ "pid",	required_argument, NULL, 0x200 },
 		{ "fd",		required_argument, NULL, 0x201 },
 		{ "all",	no_argument,	   NULL, 0x202 },
@@ -170,10 +169,12 @@ int cmd_attach(int argc, char **argv)
 	int c, r, i, pid = 0, pidfd, nfds = 0, failed = 0;
 	int fds[MAX_FDS], ours[MAX_FDS];
 	struct stap_params sp;
+	struct option *opts;
 	struct stap_progs p;
 	bool all = false;
 	char *end;
 
+	opts = stap_prog_options(own);
 	stap_progs_init(&p);
 	while ((c = getopt_long(argc, argv, STAP_PROG_SHORTOPTS "h", opts,
 				NULL)) != -1) {

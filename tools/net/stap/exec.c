@@ -97,17 +97,18 @@ static int set_preload(const char *lib)
 
 int cmd_exec(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		STAP_PROG_LONGOPTS,
+	static const struct option own[] = {
 		{ "preload",	required_argument, NULL, 0x200 },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{}
 	};
 	const char *preload = NULL;
+	struct option *opts;
 	struct stap_progs p;
 	char lib[PATH_MAX];
 	int c, r;
 
+	opts = stap_prog_options(own);
 	stap_progs_init(&p);
 	while ((c = getopt_long(argc, argv, "+" STAP_PROG_SHORTOPTS "h", opts,
 				NULL)) != -1) {

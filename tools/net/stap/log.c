@@ -185,7 +185,8 @@ int cmd_log(int argc, char **argv)
 			stap_err("map %u: no such ring buffer", want);
 		else
 			stap_err("no log verdict loaded (stap exec --log ...)%s",
-				 errno == EPERM ? ": listing maps needs CAP_SYS_ADMIN" : "");
+				 errno == EPERM ?
+				 ": listing maps needs CAP_SYS_ADMIN" : "");
 		return STAP_EXIT_FAIL;
 	}
 	signal(SIGINT, on_signal);

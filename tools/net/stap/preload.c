@@ -35,7 +35,7 @@ static void warn_once(int fd, int err)
 {
 	unsigned int i;
 
-	for (i = 0; i < sizeof(warned_errno) / sizeof(warned_errno[0]); i++) {
+	for (i = 0; i < sizeof(warned_errno) / sizeof(*warned_errno); i++) {
 		if (warned_errno[i] == err)
 			return;
 		if (!warned_errno[i]) {
@@ -156,17 +156,20 @@ static void tap_pending(int fd)
 	errno = saved;
 }
 
-#define REAL(name) \
-	static __typeof__(name) *real_##name; \
-	if (!real_##name) \
-		real_##name = dlsym(RTLD_NEXT, #name)
+/* The C library's @name, looked up once */
+#define REAL(name) ({							\
+	static __typeof__(name) *real;					\
+									\
+	if (!real)							\
+		real = dlsym(RTLD_NEXT, #name);				\
+	real;								\
+})
 
 int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	int ret;
 
-	REAL(connect);
-	ret = real_connect(fd, addr, len);
+	ret = REAL(connect)(fd, addr, len);
 	if (!ret)
 		tap(fd);
 	else if (errno == EINPROGRESS && active && is_tcp(fd))
@@ -178,8 +181,7 @@ int listen(int fd, int backlog)
 {
 	int ret;
 
-	REAL(listen);
-	ret = real_listen(fd, backlog);
+	ret = REAL(listen)(fd, backlog);
 	if (!ret)
 		tap(fd);
 	return ret;
@@ -189,8 +191,7 @@ int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	int ret;
 
-	REAL(accept);
-	ret = real_accept(fd, addr, len);
+	ret = REAL(accept)(fd, addr, len);
 	if (ret >= 0)
 		tap(ret);
 	return ret;
@@ -200,8 +201,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	int ret;
 
-	REAL(accept4);
-	ret = real_accept4(fd, addr, len, flags);
+	ret = REAL(accept4)(fd, addr, len, flags);
 	if (ret >= 0)
 		tap(ret);
 	return ret;
@@ -211,8 +211,7 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	int ret;
 
-	REAL(getsockopt);
-	ret = real_getsockopt(fd, level, name, val, len);
+	ret = REAL(getsockopt)(fd, level, name, val, len);
 	if (!ret && level == SOL_SOCKET && name == SO_ERROR &&
 	    is_pending(fd) && *len >= sizeof(int) && !*(int *)val)
 		tap_pending(fd);
@@ -221,19 +220,17 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 
 int close(int fd)
 {
-	REAL(close);
 	pending_set(fd, 0);
-	return real_close(fd);
+	return REAL(close)(fd);
 }
 
 /* The first read or write of a connect that was in progress */
 #define IO_WRAP(ret_t, name, params, args)				\
 ret_t name params							\
 {									\
-	REAL(name);							\
 	if (is_pending(fd))						\
 		tap_pending(fd);					\
-	return real_##name args;					\
+	return REAL(name) args;					\
 }
 
 IO_WRAP(ssize_t, read, (int fd, void *buf, size_t n), (fd, buf, n))

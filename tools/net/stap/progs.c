@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,8 +85,9 @@ static const struct sample samples[] = {
 	SAMPLE("pass", stap_verdict_pass, true, "stap_pass",
 	       "pass every message"),
 	SAMPLE("deny", stap_verdict_deny, true, NULL,
-	       "the --deny list: Redis command names with the resp parser,\n"
-	       "\t\t\trequest-line prefixes with http, byte prefixes otherwise"),
+	       "the --deny list: Redis command names with the resp\n"
+	       "                         parser, request-line prefixes with http,\n"
+	       "                         byte prefixes otherwise"),
 	SAMPLE("deny-prefix", stap_verdict_deny, true, "stap_deny_prefix",
 	       "the --deny list, as prefixes of the message"),
 	SAMPLE("log", stap_verdict_log, true, "stap_log",
@@ -98,7 +100,7 @@ static const struct sample *sample_find(const char *name, bool verdict)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(samples); i++)
 		if (samples[i].verdict == verdict &&
 		    !strcmp(samples[i].name, name))
 			return &samples[i];
@@ -128,12 +130,51 @@ void stap_progs_usage(FILE *f)
 "\n"
 "PROG is FILE.bpf.o:PROGRAM (an SK_SKB program in an object file) or\n"
 "one of the built-in samples (samples/bpf):\n");
-	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(samples); i++)
 		fprintf(f, "  %-8s %-12s %s\n",
 			samples[i].verdict ? "verdict" : "parser",
 			samples[i].name, samples[i].help);
 	fprintf(f,
 "ENTRY may use \\r, \\n, \\\\ and \\xNN escapes.\n");
+}
+
+static const struct option prog_options[] = {
+	{ "parser",		required_argument, NULL, 'p' },
+	{ "verdict",		required_argument, NULL, 'v' },
+	{ "recv-parser",	required_argument, NULL, 0x100 },
+	{ "send-parser",	required_argument, NULL, 0x101 },
+	{ "recv-verdict",	required_argument, NULL, 0x102 },
+	{ "send-verdict",	required_argument, NULL, 0x103 },
+	{ "recv-only",		no_argument,	   NULL, 0x104 },
+	{ "send-only",		no_argument,	   NULL, 0x105 },
+	{ "deny",		required_argument, NULL, 'd' },
+	{ "deny-disconnect",	required_argument, NULL, 'D' },
+	{ "rate",		required_argument, NULL, 'r' },
+	{ "rate-disconnect",	no_argument,	   NULL, 0x106 },
+	{ "log",		no_argument,	   NULL, 'l' },
+};
+
+/**
+ * stap_prog_options() - the long program options, then @own
+ * @own: a command's own options, ending with an all-zero entry
+ *
+ * Return: an array for getopt_long(); exits when out of memory.
+ */
+struct option *stap_prog_options(const struct option *own)
+{
+	size_t n = 0;
+	struct option *all;
+
+	while (own[n].name)
+		n++;
+	all = calloc(ARRAY_SIZE(prog_options) + n + 1, sizeof(*all));
+	if (!all) {
+		stap_err("out of memory");
+		exit(STAP_EXIT_FAIL);
+	}
+	memcpy(all, prog_options, sizeof(prog_options));
+	memcpy(all + ARRAY_SIZE(prog_options), own, n * sizeof(*own));
+	return all;
 }
 
 void stap_progs_init(struct stap_progs *p)

@@ -25,7 +25,7 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "Usage: stap COMMAND [OPTIONS]\n\n");
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f,
 "\n"
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return STAP_EXIT_OK;
 	}
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name))
 			continue;
 		stap_prog_name = argv[1];

@@ -25,6 +25,10 @@ enum stap_tool_slot {
 
 #define STAP_MAX_DENY		64
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
+
 struct stap_deny_entry {
 	const char *text;
 	bool disconnect;
@@ -55,22 +59,13 @@ struct stap_params stap_progs_params(const struct stap_progs *p);
 int stap_tap_fd(int fd, const struct stap_params *params);
 const char *stap_sock_desc(int fd, char *buf, size_t len);
 
-/* getopt_long entries and short options shared by exec and attach */
+/* Short options shared by exec and attach; stap_prog_options() gives
+ * the long ones followed by a command's own.
+ */
 #define STAP_PROG_SHORTOPTS	"p:v:d:D:r:l"
-#define STAP_PROG_LONGOPTS						\
-	{ "parser",		required_argument, NULL, 'p' },		\
-	{ "verdict",		required_argument, NULL, 'v' },		\
-	{ "recv-parser",	required_argument, NULL, 0x100 },	\
-	{ "send-parser",	required_argument, NULL, 0x101 },	\
-	{ "recv-verdict",	required_argument, NULL, 0x102 },	\
-	{ "send-verdict",	required_argument, NULL, 0x103 },	\
-	{ "recv-only",		no_argument,	   NULL, 0x104 },	\
-	{ "send-only",		no_argument,	   NULL, 0x105 },	\
-	{ "deny",		required_argument, NULL, 'd' },		\
-	{ "deny-disconnect",	required_argument, NULL, 'D' },		\
-	{ "rate",		required_argument, NULL, 'r' },		\
-	{ "rate-disconnect",	no_argument,	   NULL, 0x106 },	\
-	{ "log",		no_argument,	   NULL, 'l' }
+
+struct option;
+struct option *stap_prog_options(const struct option *own);
 
 int cmd_exec(int argc, char **argv);
 int cmd_attach(int argc, char **argv);

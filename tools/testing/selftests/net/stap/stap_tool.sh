@@ -321,7 +321,9 @@ for t in "${TESTS[@]}"; do
 	T=$(mktemp -d /tmp/stap_tool.XXXXXX)
 	PORT=$((PORT + 1))
 	echo "# RUN $t"
+	t0=$SECONDS
 	( "test_$t"; rc=$?; cleanup; exit $rc ); rc=$?
+	echo "# $t: $((SECONDS - t0)) s"
 	rm -rf "$T"
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1))

@@ -1,0 +1,29 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: stap_bench inside the VM on KVER (default 6.12, Debian 13's
+# kernel: no debug options to distort the figures), then the tables and
+# the plot in build/bench: raw.tsv, results.md, results.png.
+#
+# BENCH_REPS (default 5) and BENCH_SECONDS (default 1) set the
+# repetitions and the length of each measurement; BENCH_ARGS passes more
+# stap_bench options (e.g. "-c tcp,stap-pass").
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+KVER=${1:-6.12}
+OUT=$TOP/build/bench
+BENCH=$TOP/build/ksft/tools/testing/selftests/net/stap/stap_bench
+
+mkdir -p "$OUT"
+echo "bench: stap_bench -r ${BENCH_REPS:-5} -d ${BENCH_SECONDS:-1} ${BENCH_ARGS:-} on $KVER (about 10 minutes under emulation)"
+"$TOP/tools/testing/selftests/net/stap/vmtest.sh" -k "$KVER" -t 2400 \
+	-l "$OUT/console.log" -- "$BENCH" -r "${BENCH_REPS:-5}" \
+	-d "${BENCH_SECONDS:-1}" ${BENCH_ARGS:-} > "$OUT/raw.log" 2>&1 || {
+	tail -20 "$OUT/raw.log" >&2
+	exit 1
+}
+grep -E '^(tput|rr|scale|# kernel)' "$OUT/raw.log" > "$OUT/raw.tsv"
+python3 "$TOP/scripts/bench_report.py" "$OUT/raw.tsv" "$OUT"
+gnuplot -e "dir='$OUT'" "$TOP/scripts/bench.gp"
+echo "bench: $OUT/results.md, $OUT/results.png ($(date -u +%F), $(grep '^# kernel' "$OUT/raw.tsv" | cut -f2))"
