@@ -3,11 +3,13 @@
  * stap: the receive path.
  *
  * TCP data is framed by strparser, fed through strp_process() by stap's own
- * read of the TCP receive queue (strparser's work and timer are never used),
- * each message runs through the receive verdict program, and passed messages
- * wait in stap_rx.queue, charged to the socket, for recvmsg, splice_read and
- * poll. Everything on this path runs under the socket lock: either owned by
- * a process, or bh-locked in softirq when no process owns the socket.
+ * read of the TCP receive queue (strparser's work and timer are never used);
+ * without a parser program each chunk of the queue is one message and goes
+ * around strparser. Each message runs through the receive verdict program,
+ * and passed messages wait in stap_rx.queue, charged to the socket, for
+ * recvmsg, splice_read and poll. Everything on this path runs under the
+ * socket lock: either owned by a process, or bh-locked in softirq when no
+ * process owns the socket.
  */
 
 #include <linux/if_packet.h>
@@ -119,6 +121,18 @@ static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
 	rx->wake = true;
 }
 
+/* Run the verdict on a framed message: queue it for the application or
+ * drop it. Called with the socket lock held.
+ */
+static void stap_rx_deliver(struct sock *sk, struct stap_context *ctx,
+			    struct sk_buff *msg)
+{
+	if (stap_bpf_verdict(sk, ctx, msg, false))
+		stap_rx_enqueue(sk, ctx, msg);
+	else
+		kfree_skb(msg);
+}
+
 /* Called with the socket lock held, from strp_process(). */
 static void stap_rx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 {
@@ -137,10 +151,30 @@ static void stap_rx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 		stap_rx_abort(strp->sk, ctx, ENOMEM);
 		return;
 	}
-	if (stap_bpf_verdict(strp->sk, ctx, msg, false))
-		stap_rx_enqueue(strp->sk, ctx, msg);
+	stap_rx_deliver(strp->sk, ctx, msg);
+}
+
+/* Without a parser every chunk TCP hands over is one message: it goes to
+ * the verdict without strparser. Called with the socket lock held.
+ *
+ * Return: bytes taken.
+ */
+static int stap_rx_chunk(struct sock *sk, struct stap_context *ctx,
+			 struct sk_buff *skb, unsigned int off, size_t len)
+{
+	struct sk_buff *msg;
+
+	/* TCP keeps @skb: the message is a clone or a view of it */
+	if (!off && len == skb->len)
+		msg = skb_clone(skb, GFP_ATOMIC);
 	else
-		kfree_skb(msg);
+		msg = pskb_extract(skb, off, len, GFP_ATOMIC);
+	if (unlikely(!msg)) {
+		stap_rx_abort(sk, ctx, ENOMEM);
+		return 0;
+	}
+	stap_rx_deliver(sk, ctx, msg);
+	return len;
 }
 
 static const struct strp_callbacks stap_rx_strp_cb = {
@@ -154,10 +188,13 @@ static int stap_rx_recv(read_descriptor_t *desc, struct sk_buff *skb,
 			unsigned int off, size_t len)
 {
 	struct stap_rx *rx = desc->arg.data;
+	struct stap_context *ctx = stap_rx_ctx(&rx->strp);
 	struct sock *sk = rx->strp.sk;
 
 	if (rx->gated || rx->err)
 		return 0;
+	if (!ctx->progs[STAP_SLOT_RECV_PARSE])
+		return stap_rx_chunk(sk, ctx, skb, off, len);
 	return strp_process(&rx->strp, skb, off, len, stap_rx_max_msg(sk),
 			    MAX_SCHEDULE_TIMEOUT);
 }

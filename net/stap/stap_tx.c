@@ -4,7 +4,9 @@
  *
  * What the application writes is taken into skbs charged to the socket and
  * framed by strparser in general mode (fed by stap_tx_sendmsg(); its work
- * and timer are never used). Each message runs through the send verdict;
+ * and timer are never used); without a parser program each skb taken is
+ * one message and goes around strparser. Each message runs through the
+ * send verdict;
  * accepted messages go to TCP with skb_send_sock_locked(), in order, and
  * dropped ones never reach it. Everything here runs with the socket owned
  * by a process, except stap_tx_write_space().
@@ -163,6 +165,22 @@ static void stap_tx_abort_parser(struct strparser *strp, int err)
 	stap_tx_abort(ctx->tx.sk, ctx, stap_parse_errno(err));
 }
 
+/* Run the verdict on a framed message: send it or drop it. Called with
+ * the socket owned.
+ */
+static void stap_tx_msg(struct sock *sk, struct stap_context *ctx,
+			struct sk_buff *msg)
+{
+	unsigned int len = msg->len;
+
+	if (stap_bpf_verdict(sk, ctx, msg, true)) {
+		stap_tx_send(sk, &ctx->tx, msg);
+		return;
+	}
+	stap_tx_uncharge(sk, len);
+	kfree_skb(msg);
+}
+
 /* Called with the socket owned, from strp_process(). */
 static void stap_tx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 {
@@ -181,12 +199,7 @@ static void stap_tx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
 		stap_tx_abort(sk, ctx, ENOMEM);
 		return;
 	}
-	if (stap_bpf_verdict(sk, ctx, msg, true)) {
-		stap_tx_send(sk, &ctx->tx, msg);
-		return;
-	}
-	stap_tx_uncharge(sk, len);
-	kfree_skb(msg);
+	stap_tx_msg(sk, ctx, msg);
 }
 
 /* strparser's work never runs in general mode as stap uses it; these
@@ -278,6 +291,11 @@ static int stap_tx_take(struct sock *sk, struct stap_context *ctx,
 		return err;
 	n = skb->len;
 	sk_mem_charge(sk, n);
+	/* Without a parser each chunk is one message: no framing to do */
+	if (!ctx->progs[STAP_SLOT_SEND_PARSE]) {
+		stap_tx_msg(sk, ctx, skb);
+		return n;
+	}
 	tx->framing += n;
 	if (strp_process(&tx->strp, skb, 0, n, stap_tx_max_msg(sk),
 			 MAX_SCHEDULE_TIMEOUT) < n && !tx->err)

@@ -35,11 +35,11 @@
  * @bpf_recv_verdict_fd: BPF_PROG_TYPE_SK_SKB verdict for received data, or -1
  * @flags: must be 0
  * @reserved: must be 0
- * @send_parse_id: on get, BPF program id in that slot (0: none); ignored
- *	on set
- * @send_verdict_id: on get, program id (0: none); ignored on set
- * @recv_parse_id: on get, program id (0: none); ignored on set
- * @recv_verdict_id: on get, program id (0: none); ignored on set
+ * @send_parse_id: on get, BPF program id in that slot (0: none); must be
+ *	0 on set
+ * @send_verdict_id: on get, program id (0: none); 0 on set
+ * @recv_parse_id: on get, program id (0: none); 0 on set
+ * @recv_verdict_id: on get, program id (0: none); 0 on set
  *
  * On set, a direction whose verdict fd is -1 is not tapped and its parser
  * fd must be -1 too. A verdict with a parser fd of -1 treats every chunk

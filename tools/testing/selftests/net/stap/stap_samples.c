@@ -15,6 +15,7 @@
 #include "stap_parse_resp.skel.h"
 #include "stap_verdict_deny.skel.h"
 #include "stap_verdict_log.skel.h"
+#include "stap_verdict_pass.skel.h"
 #include "stap_verdict_ratelimit.skel.h"
 #include "../../kselftest_harness.h"
 
@@ -281,6 +282,32 @@ TEST_F(samples, http_parser_two_lengths)
 	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), 0), -1);
 	EXPECT_EQ(errno, EBADMSG);
 	stap_parse_http_bpf__destroy(http);
+}
+
+/* The pass-all verdict, with and without a parser: every byte arrives */
+TEST_F(samples, pass_all)
+{
+	static const char data[] = "\0\0\0\3abc\0\0\0\0\0\0\0\1z";
+	struct stap_verdict_pass_bpf *pass;
+	struct stap_stats st;
+	char got[sizeof(data)];
+	int v;
+
+	pass = stap_verdict_pass_bpf__open_and_load();
+	ASSERT_NE(pass, NULL);
+	v = bpf_program__fd(pass->progs.stap_pass);
+	ASSERT_EQ(stap_tap_tx(self->cfd, -1, v), 0);
+	ASSERT_EQ(stap_tap_rx(self->sfd, self->p_len, v), 0);
+	ASSERT_EQ(send_split(self->cfd, data, sizeof(data) - 1, 3), 0);
+	ASSERT_EQ(stap_read_all(self->sfd, got, sizeof(data) - 1), 0);
+	EXPECT_EQ(memcmp(got, data, sizeof(data) - 1), 0);
+	ASSERT_EQ(stap_get_stats(self->sfd, &st), 0);
+	EXPECT_EQ(st.rx_pass_msgs, 3);
+	EXPECT_EQ(st.rx_drop_msgs, 0);
+	ASSERT_EQ(stap_get_stats(self->cfd, &st), 0);
+	EXPECT_EQ(st.tx_pass_bytes, sizeof(data) - 1);
+	EXPECT_EQ(st.tx_drop_msgs, 0);
+	stap_verdict_pass_bpf__destroy(pass);
 }
 
 /* Lines, and a prefix deny-list on them */
