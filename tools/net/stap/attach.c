@@ -72,20 +72,6 @@ static int take_fd(int pidfd, int pid, int fd)
 	return -1;
 }
 
-static bool is_tcp(int fd)
-{
-	int proto = 0, domain = 0;
-	socklen_t len = sizeof(int);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len))
-		return false;
-	len = sizeof(int);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
-		return false;
-	return proto == IPPROTO_TCP &&
-	       (domain == AF_INET || domain == AF_INET6);
-}
-
 /* The process's socket descriptors, from /proc/PID/fd */
 static int socket_fds(int pid, int *fds, int max)
 {
@@ -124,7 +110,7 @@ static int take_tcp(int pidfd, int pid, int fd, bool all)
 {
 	int ours = take_fd(pidfd, pid, fd);
 
-	if (ours < 0 || is_tcp(ours))
+	if (ours < 0 || stap_is_tcp(ours))
 		return ours;
 	close(ours);
 	if (all)
@@ -166,7 +152,7 @@ int cmd_attach(int argc, char **argv)
 		{ "help",	no_argument,	   NULL, 'h' },
 		{}
 	};
-	int c, r, i, pid = 0, pidfd, nfds = 0, failed = 0;
+	int c, i, pid = 0, pidfd, nfds = 0, failed = 0;
 	int fds[MAX_FDS], ours[MAX_FDS];
 	struct stap_params sp;
 	struct option *opts;
@@ -176,14 +162,11 @@ int cmd_attach(int argc, char **argv)
 
 	opts = stap_prog_options(own);
 	stap_progs_init(&p);
-	while ((c = getopt_long(argc, argv, STAP_PROG_SHORTOPTS "h", opts,
-				NULL)) != -1) {
-		r = stap_progs_option(&p, c, optarg);
-		if (r < 0)
-			return STAP_EXIT_USAGE;
-		if (r)
-			continue;
+	while ((c = stap_progs_getopt(&p, argc, argv, STAP_PROG_SHORTOPTS "h",
+				      opts)) != -1) {
 		switch (c) {
+		case STAP_GETOPT_BAD:
+			return STAP_EXIT_USAGE;
 		case 0x200:
 			pid = strtol(optarg, &end, 10);
 			if (*end || pid <= 0) {

@@ -106,18 +106,16 @@ int cmd_exec(int argc, char **argv)
 	struct option *opts;
 	struct stap_progs p;
 	char lib[PATH_MAX];
-	int c, r;
+	int c;
 
 	opts = stap_prog_options(own);
 	stap_progs_init(&p);
-	while ((c = getopt_long(argc, argv, "+" STAP_PROG_SHORTOPTS "h", opts,
-				NULL)) != -1) {
-		r = stap_progs_option(&p, c, optarg);
-		if (r < 0)
-			return STAP_EXIT_USAGE;
-		if (r)
-			continue;
+	while ((c = stap_progs_getopt(&p, argc, argv,
+				      "+" STAP_PROG_SHORTOPTS "h",
+				      opts)) != -1) {
 		switch (c) {
+		case STAP_GETOPT_BAD:
+			return STAP_EXIT_USAGE;
 		case 0x200:
 			preload = optarg;
 			break;

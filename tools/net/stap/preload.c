@@ -21,7 +21,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <linux/stap.h>
+
+#include "stap.h"
 
 #define PENDING_MAX	65536	/* fds watched for a connect to complete */
 #define FD_HIGH		1000	/* where the program fds are moved to */
@@ -88,20 +89,6 @@ __attribute__((constructor)) static void stap_preload_init(void)
 	active = 1;
 }
 
-static int is_tcp(int fd)
-{
-	int proto = 0, domain = 0;
-	socklen_t len = sizeof(int);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len))
-		return 0;
-	len = sizeof(int);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
-		return 0;
-	return proto == IPPROTO_TCP &&
-	       (domain == AF_INET || domain == AF_INET6);
-}
-
 static void pending_set(int fd, int on)
 {
 	if (fd < 0 || fd >= PENDING_MAX)
@@ -125,7 +112,7 @@ static void tap(int fd)
 	char ulp[16] = "";
 	socklen_t len = sizeof(ulp);
 
-	if (!active || !is_tcp(fd))
+	if (!active || !stap_is_tcp(fd))
 		goto out;
 	if (!getsockopt(fd, SOL_TCP, TCP_ULP, ulp, &len) && ulp[0])
 		goto out;	/* stap already (an accepted child), or kTLS */
@@ -172,7 +159,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	ret = REAL(connect)(fd, addr, len);
 	if (!ret)
 		tap(fd);
-	else if (errno == EINPROGRESS && active && is_tcp(fd))
+	else if (errno == EINPROGRESS && active && stap_is_tcp(fd))
 		pending_set(fd, 1);
 	return ret;
 }

@@ -177,6 +177,32 @@ struct option *stap_prog_options(const struct option *own)
 	return all;
 }
 
+/**
+ * stap_progs_getopt() - getopt_long() that takes the program options
+ * @p: the program options so far
+ * @argc: as for getopt_long()
+ * @argv: as for getopt_long()
+ * @shortopts: STAP_PROG_SHORTOPTS and the command's own
+ * @opts: from stap_prog_options()
+ *
+ * Return: the next option that is not a program option, -1 at the end,
+ * or STAP_GETOPT_BAD after a wrong program option (the reason printed).
+ */
+int stap_progs_getopt(struct stap_progs *p, int argc, char **argv,
+		      const char *shortopts, const struct option *opts)
+{
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		r = stap_progs_option(p, c, optarg);
+		if (r < 0)
+			return STAP_GETOPT_BAD;
+		if (!r)
+			return c;
+	}
+	return -1;
+}
+
 void stap_progs_init(struct stap_progs *p)
 {
 	int i;
@@ -184,6 +210,12 @@ void stap_progs_init(struct stap_progs *p)
 	memset(p, 0, sizeof(*p));
 	for (i = 0; i < SLOT_MAX; i++)
 		p->fd[i] = -1;
+}
+
+/* The verdict of a slot is one of the deny-list samples */
+static bool is_deny(const char *spec)
+{
+	return spec && !strncmp(spec, "deny", 4);
 }
 
 static int set_verdict(struct stap_progs *p, const char *v)
@@ -261,8 +293,7 @@ int stap_progs_option(struct stap_progs *p, int opt, const char *arg)
 		}
 		p->deny[p->ndeny].text = arg;
 		p->deny[p->ndeny++].disconnect = opt == 'D';
-		if (!p->spec[SLOT_RECV_VERDICT] ||
-		    strncmp(p->spec[SLOT_RECV_VERDICT], "deny", 4))
+		if (!is_deny(p->spec[SLOT_RECV_VERDICT]))
 			return set_verdict(p, "deny") ? -1 : 1;
 		return 1;
 	case 'r':
@@ -462,10 +493,8 @@ int stap_progs_check(struct stap_progs *p)
 			return -1;
 		}
 	}
-	if (p->ndeny && (!p->spec[SLOT_RECV_VERDICT] ||
-			 strncmp(p->spec[SLOT_RECV_VERDICT], "deny", 4)) &&
-	    (!p->spec[SLOT_SEND_VERDICT] ||
-	     strncmp(p->spec[SLOT_SEND_VERDICT], "deny", 4))) {
+	if (p->ndeny && !is_deny(p->spec[SLOT_RECV_VERDICT]) &&
+	    !is_deny(p->spec[SLOT_SEND_VERDICT])) {
 		stap_err("--deny needs the deny verdict");
 		return -1;
 	}

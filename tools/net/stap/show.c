@@ -75,6 +75,19 @@ static int diag_request(int nl, int family)
 	return send(nl, &msg, sizeof(msg), 0) == sizeof(msg) ? 0 : -1;
 }
 
+/* An attribute that fits in the @rem bytes left (as the kernel's nla_ok()) */
+static bool nla_ok(const struct nlattr *a, int rem)
+{
+	return rem >= (int)NLA_HDRLEN && a->nla_len >= NLA_HDRLEN &&
+	       a->nla_len <= rem;
+}
+
+static const struct nlattr *nla_next(const struct nlattr *a, int *rem)
+{
+	*rem -= NLA_ALIGN(a->nla_len);
+	return (const void *)a + NLA_ALIGN(a->nla_len);
+}
+
 /* The stap nest inside INET_DIAG_ULP_INFO, if the ULP is stap */
 static bool parse_ulp(const struct nlattr *ulp, struct tap_info *t)
 {
@@ -82,21 +95,14 @@ static bool parse_ulp(const struct nlattr *ulp, struct tap_info *t)
 	bool stap = false;
 	int rem, rem2;
 
-	for (a = (const void *)(ulp + 1), rem = NLA_ALIGN(ulp->nla_len) -
-						 NLA_HDRLEN;
-	     rem >= (int)NLA_HDRLEN && a->nla_len >= NLA_HDRLEN &&
-	     a->nla_len <= rem;
-	     rem -= NLA_ALIGN(a->nla_len),
-	     a = (const void *)a + NLA_ALIGN(a->nla_len)) {
+	for (a = (const void *)(ulp + 1), rem = ulp->nla_len - NLA_HDRLEN;
+	     nla_ok(a, rem); a = nla_next(a, &rem)) {
 		if ((a->nla_type & NLA_TYPE_MASK) == INET_ULP_INFO_NAME)
 			stap = !strcmp((const char *)(a + 1), "stap");
 		if ((a->nla_type & NLA_TYPE_MASK) != STAP_ULP_INFO)
 			continue;
 		for (b = (const void *)(a + 1), rem2 = a->nla_len - NLA_HDRLEN;
-		     rem2 >= (int)NLA_HDRLEN && b->nla_len >= NLA_HDRLEN &&
-		     b->nla_len <= rem2;
-		     rem2 -= NLA_ALIGN(b->nla_len),
-		     b = (const void *)b + NLA_ALIGN(b->nla_len)) {
+		     nla_ok(b, rem2); b = nla_next(b, &rem2)) {
 			int type = b->nla_type & NLA_TYPE_MASK;
 
 			if (type >= STAP_INFO_SEND_PARSE_ID &&
@@ -181,11 +187,8 @@ static void diag_one(const struct nlmsghdr *h, bool json, bool *first,
 	const struct nlattr *a;
 	int rem = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
 
-	for (a = (const void *)(m + 1);
-	     rem >= (int)NLA_HDRLEN && a->nla_len >= NLA_HDRLEN &&
-	     a->nla_len <= rem;
-	     rem -= NLA_ALIGN(a->nla_len),
-	     a = (const void *)a + NLA_ALIGN(a->nla_len)) {
+	for (a = (const void *)(m + 1); nla_ok(a, rem);
+	     a = nla_next(a, &rem)) {
 		if ((a->nla_type & NLA_TYPE_MASK) == INET_DIAG_ULP_INFO &&
 		    parse_ulp(a, &t)) {
 			print_tap(&t, json, first);

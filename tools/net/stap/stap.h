@@ -6,8 +6,11 @@
 #ifndef _STAP_TOOL_H
 #define _STAP_TOOL_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <linux/stap.h>
 
 /* Exit codes */
@@ -47,11 +50,30 @@ struct stap_progs {
 	unsigned int id[SLOT_MAX];
 };
 
+/* An IPv4 or IPv6 TCP socket */
+static inline bool stap_is_tcp(int fd)
+{
+	int proto = 0, domain = 0;
+	socklen_t len = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len))
+		return false;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
+		return false;
+	return proto == IPPROTO_TCP &&
+	       (domain == AF_INET || domain == AF_INET6);
+}
+
 extern const char *stap_prog_name;	/* argv[0] of the subcommand */
 
 void stap_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void stap_progs_init(struct stap_progs *p);
 int stap_progs_option(struct stap_progs *p, int opt, const char *arg);
+
+#define STAP_GETOPT_BAD		(-2)
+int stap_progs_getopt(struct stap_progs *p, int argc, char **argv,
+		      const char *shortopts, const struct option *opts);
 int stap_progs_check(struct stap_progs *p);
 int stap_progs_load(struct stap_progs *p);
 void stap_progs_usage(FILE *f);
@@ -64,7 +86,6 @@ const char *stap_sock_desc(int fd, char *buf, size_t len);
  */
 #define STAP_PROG_SHORTOPTS	"p:v:d:D:r:l"
 
-struct option;
 struct option *stap_prog_options(const struct option *own);
 
 int cmd_exec(int argc, char **argv);
