@@ -22,9 +22,32 @@ enum stap_slot {
 	STAP_NUM_SLOTS,
 };
 
+struct stap_context;
+
+/**
+ * struct stap_strp - a byte stream being framed into messages
+ * @head: the message being assembled, from its first byte; NULL between
+ *	messages
+ * @tail: last skb chained to @head's frag_list, NULL before the first
+ * @len: length of the message once the parser has said it, else 0
+ * @slot: the direction's parser
+ * @rcv_msg: takes each complete message; false stops framing the chunk
+ *	at hand
+ */
+struct stap_strp {
+	struct sk_buff		*head;
+	struct sk_buff		*tail;
+	unsigned int		len;
+	enum stap_slot		slot;
+	bool			(*rcv_msg)(struct sock *sk,
+					   struct stap_context *ctx,
+					   struct sk_buff *msg);
+};
+
 /**
  * struct stap_rx - receive side of a tapped socket
  * @strp: frames the TCP byte stream into messages
+ * @sk: the socket
  * @queue: passed messages not yet read, charged to the socket
  * @queued: payload bytes in @queue; written under the socket lock, read
  *	locklessly by poll
@@ -38,7 +61,8 @@ enum stap_slot {
  * @wake: messages or an error were queued, readers are to be woken
  */
 struct stap_rx {
-	struct strparser	strp;
+	struct stap_strp	strp;
+	struct sock		*sk;
 	struct sk_buff_head	queue;
 	unsigned int		queued;
 	unsigned int		charged;
@@ -51,9 +75,8 @@ struct stap_rx {
 
 /**
  * struct stap_tx - send side of a tapped socket
- * @strp: frames what the application writes into messages; strparser in
- *	general mode, fed by stap's sendmsg
- * @sk: the socket, which general-mode strparser does not know
+ * @strp: frames what the application writes into messages
+ * @sk: the socket
  * @pending: accepted messages TCP has not taken all of yet, in order;
  *	strp_msg()->offset is the next byte to hand over
  * @framing: bytes taken from the application and not yet framed into a
@@ -66,7 +89,7 @@ struct stap_rx {
  * @saved_write_space: the socket's sk_write_space before stap
  */
 struct stap_tx {
-	struct strparser	strp;
+	struct stap_strp	strp;
 	struct sock		*sk;
 	struct sk_buff_head	pending;
 	unsigned int		framing;

@@ -113,8 +113,6 @@ void stap_bpf_dup_progs(struct stap_context *dst,
 void stap_bpf_fill_ids(const struct stap_context *ctx, struct stap_params *p);
 int stap_bpf_run(struct bpf_prog *prog, struct sock *sk, struct sk_buff *skb,
 		 u8 pkt_type);
-struct sk_buff *stap_bpf_view(struct sk_buff *skb, unsigned int off,
-			      unsigned int len);
 int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
 		   struct sock *sk, struct sk_buff *skb, unsigned int max);
 bool stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
@@ -122,10 +120,27 @@ bool stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
 void stap_bpf_count_drop(struct sock *sk, struct stap_context *ctx, bool tx,
 			 unsigned int len, int reason);
 
-/* The errno a parser failure leaves on a direction (positive) */
+/* stap_strp.c */
+struct sk_buff *stap_strp_view(struct sk_buff *skb, unsigned int off,
+			       unsigned int len);
+int stap_strp_feed(struct stap_strp *strp, struct stap_context *ctx,
+		   struct sock *sk, struct sk_buff *skb, unsigned int off,
+		   unsigned int len, unsigned int max);
+unsigned int stap_strp_held(const struct stap_strp *strp);
+void stap_strp_init(struct stap_strp *strp, enum stap_slot slot,
+		    bool (*rcv_msg)(struct sock *sk, struct stap_context *ctx,
+				    struct sk_buff *msg));
+void stap_strp_done(struct stap_strp *strp);
+
+/* The errno a framing failure leaves on a direction (positive): a
+ * message too large, out of memory, cut by the peer's FIN, or else a
+ * parser error.
+ */
 static inline int stap_parse_errno(int err)
 {
-	return err == -EMSGSIZE || err == -ENOMEM ? -err : EBADMSG;
+	if (err != -EMSGSIZE && err != -ENOMEM && err != -EPROTO)
+		err = -EBADMSG;
+	return -err;
 }
 
 /* stap_rx.c */

@@ -157,59 +157,33 @@ int stap_bpf_run(struct bpf_prog *prog, struct sock *sk, struct sk_buff *skb,
 }
 
 /**
- * stap_bpf_view() - a message as an skb of its own
- * @skb: skb holding the message
- * @off: offset of the message's first byte in @skb
- * @len: length of the message
- *
- * Programs see a message from its first byte: the view shares @skb's data.
- *
- * Return: @skb itself when it is exactly the message, a new skb, or NULL.
- */
-struct sk_buff *stap_bpf_view(struct sk_buff *skb, unsigned int off,
-			      unsigned int len)
-{
-	if (!off && skb->len == len)
-		return skb;
-	return pskb_extract(skb, off, len, GFP_ATOMIC);
-}
-
-/**
- * stap_bpf_parse() - frame the message at the head of strparser's skb
+ * stap_bpf_parse() - ask the parser the length of the message at hand
  * @ctx: context
  * @slot: the direction's parser slot
  * @sk: the tapped socket
- * @skb: strparser's message head; the message starts at its offset
+ * @skb: the message so far, from its first byte
  * @max: largest message
  *
- * Without a parser, everything there is one message. A parser that keeps
- * asking for more bytes past @max is stopped as one returning too large a
- * length.
+ * A parser that keeps asking for more bytes past @max is stopped as one
+ * returning too large a length. The parser frames the bytes it is given:
+ * one that changes their length (bpf_skb_change_tail() and the like) is
+ * a framing error.
  *
  * Return: the message length, 0 when more bytes are needed, -EBADMSG for
- * a negative answer, -EMSGSIZE or -ENOMEM.
+ * a negative answer, or -EMSGSIZE.
  */
 int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
 		   struct sock *sk, struct sk_buff *skb, unsigned int max)
 {
 	u8 pkt_type = slot == STAP_SLOT_RECV_PARSE ? PACKET_HOST :
 						     PACKET_OUTGOING;
-	unsigned int off = strp_msg(skb)->offset;
-	struct bpf_prog *prog = ctx->progs[slot];
-	struct sk_buff *view;
+	unsigned int avail = skb->len;
 	int len;
 
-	if (!prog)
-		return skb->len - off;
-	view = stap_bpf_view(skb, off, skb->len - off);
-	if (!view)
-		return -ENOMEM;
-	len = stap_bpf_run(prog, sk, view, pkt_type);
-	if (view != skb)
-		consume_skb(view);
-	if (len < 0)
+	len = stap_bpf_run(ctx->progs[slot], sk, skb, pkt_type);
+	if (len < 0 || skb->len != avail)
 		return -EBADMSG;
-	if (len > max || (!len && skb->len - off > max)) {
+	if (len > max || (!len && avail > max)) {
 		stap_stat_add(sk, ctx, STAP_MIB_OVERSIZEMSGS, 1);
 		return -EMSGSIZE;
 	}

@@ -2,12 +2,11 @@
 /*
  * stap: the receive path.
  *
- * TCP data is framed by strparser, fed through strp_process() by stap's own
- * read of the TCP receive queue (strparser's work and timer are never used);
- * without a parser program each chunk of the queue is one message and goes
- * around strparser. Each message runs through the receive verdict program,
- * and passed messages wait in stap_rx.queue, charged to the socket, for
- * recvmsg, splice_read and poll. Everything on this path runs under the
+ * stap reads the TCP receive queue itself and frames it (stap_strp.c);
+ * without a parser program each chunk of the queue is one message. Each
+ * message runs through the receive verdict program, and passed messages
+ * wait in stap_rx.queue, charged to the socket, for recvmsg, splice_read
+ * and poll. Everything on this path runs under the
  * socket lock: either owned by a process, or bh-locked in softirq when no
  * process owns the socket.
  */
@@ -22,11 +21,6 @@
 
 #include "stap.h"
 #include "trace.h"
-
-static struct stap_context *stap_rx_ctx(struct strparser *strp)
-{
-	return container_of(strp, struct stap_context, rx.strp);
-}
 
 /* Largest message: the bigger of the receive buffer and tcp_rmem[2] */
 static unsigned int stap_rx_max_msg(const struct sock *sk)
@@ -61,38 +55,19 @@ void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err)
 
 	if (rx->err)
 		return;
-	/* Paused: strp_process() frames nothing more of the current skb */
-	strp_pause(&rx->strp);
-	strp_stop(&rx->strp);
-	kfree_skb(rx->strp.skb_head);
-	rx->strp.skb_head = NULL;
+	stap_strp_done(&rx->strp);
 	/* Pairs with READ_ONCE() in stap_rx_readable() */
 	WRITE_ONCE(rx->err, err);
 	rx->wake = true;
 }
 
-/* Called with the socket lock held, from strp_process(). */
-static int stap_rx_parse(struct strparser *strp, struct sk_buff *skb)
+/* A framing error: readers get its errno once the queue is empty */
+static void stap_rx_parse_error(struct sock *sk, struct stap_context *ctx,
+				int err)
 {
-	struct stap_context *ctx = stap_rx_ctx(strp);
-	struct sock *sk = strp->sk;
-	int len;
-
-	len = stap_bpf_parse(ctx, STAP_SLOT_RECV_PARSE, sk, skb,
-			     stap_rx_max_msg(sk));
-	if (len > 0)
-		stap_rx_grow_rcvbuf(sk, len);
-	return len;
-}
-
-/* Called with the socket lock held, from strp_process(). */
-static void stap_rx_abort_parser(struct strparser *strp, int err)
-{
-	struct stap_context *ctx = stap_rx_ctx(strp);
-
-	trace_stap_strp_error(strp->sk, false, err);
-	stap_stat_add(strp->sk, ctx, STAP_MIB_PARSEERRORS, 1);
-	stap_rx_abort(strp->sk, ctx, stap_parse_errno(err));
+	trace_stap_strp_error(sk, false, err);
+	stap_stat_add(sk, ctx, STAP_MIB_PARSEERRORS, 1);
+	stap_rx_abort(sk, ctx, stap_parse_errno(err));
 }
 
 static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
@@ -123,39 +98,21 @@ static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
 
 /* Run the verdict on a framed message: queue it for the application or
  * drop it. Called with the socket lock held.
+ *
+ * Return: whether to go on framing the chunk at hand.
  */
-static void stap_rx_deliver(struct sock *sk, struct stap_context *ctx,
+static bool stap_rx_deliver(struct sock *sk, struct stap_context *ctx,
 			    struct sk_buff *msg)
 {
 	if (stap_bpf_verdict(sk, ctx, msg, false))
 		stap_rx_enqueue(sk, ctx, msg);
 	else
 		kfree_skb(msg);
-}
-
-/* Called with the socket lock held, from strp_process(). */
-static void stap_rx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
-{
-	struct stap_context *ctx = stap_rx_ctx(strp);
-	struct strp_msg *stm = strp_msg(skb);
-	struct sk_buff *msg;
-
-	if (unlikely(ctx->rx.err)) {
-		kfree_skb(skb);
-		return;
-	}
-	msg = stap_bpf_view(skb, stm->offset, stm->full_len);
-	if (msg != skb)
-		consume_skb(skb);
-	if (unlikely(!msg)) {
-		stap_rx_abort(strp->sk, ctx, ENOMEM);
-		return;
-	}
-	stap_rx_deliver(strp->sk, ctx, msg);
+	return !ctx->rx.gated && !ctx->rx.err;
 }
 
 /* Without a parser every chunk TCP hands over is one message: it goes to
- * the verdict without strparser. Called with the socket lock held.
+ * the verdict unframed. Called with the socket lock held.
  *
  * Return: bytes taken.
  */
@@ -164,11 +121,7 @@ static int stap_rx_chunk(struct sock *sk, struct stap_context *ctx,
 {
 	struct sk_buff *msg;
 
-	/* TCP keeps @skb: the message is a clone or a view of it */
-	if (!off && len == skb->len)
-		msg = skb_clone(skb, GFP_ATOMIC);
-	else
-		msg = pskb_extract(skb, off, len, GFP_ATOMIC);
+	msg = stap_strp_view(skb, off, len);
 	if (unlikely(!msg)) {
 		stap_rx_abort(sk, ctx, ENOMEM);
 		return 0;
@@ -177,38 +130,37 @@ static int stap_rx_chunk(struct sock *sk, struct stap_context *ctx,
 	return len;
 }
 
-static const struct strp_callbacks stap_rx_strp_cb = {
-	.parse_msg	= stap_rx_parse,
-	.rcv_msg	= stap_rx_rcv_msg,
-	.abort_parser	= stap_rx_abort_parser,
-};
-
 /* tcp_read_sock() actor. Called with the socket lock held. */
 static int stap_rx_recv(read_descriptor_t *desc, struct sk_buff *skb,
 			unsigned int off, size_t len)
 {
-	struct stap_rx *rx = desc->arg.data;
-	struct stap_context *ctx = stap_rx_ctx(&rx->strp);
-	struct sock *sk = rx->strp.sk;
+	struct stap_context *ctx = desc->arg.data;
+	struct sock *sk = ctx->rx.sk;
+	int n;
 
-	if (rx->gated || rx->err)
+	if (ctx->rx.gated || ctx->rx.err)
 		return 0;
 	if (!ctx->progs[STAP_SLOT_RECV_PARSE])
 		return stap_rx_chunk(sk, ctx, skb, off, len);
-	return strp_process(&rx->strp, skb, off, len, stap_rx_max_msg(sk),
-			    MAX_SCHEDULE_TIMEOUT);
+	n = stap_strp_feed(&ctx->rx.strp, ctx, sk, skb, off, len,
+			   stap_rx_max_msg(sk));
+	if (n < 0) {
+		stap_rx_parse_error(sk, ctx, n);
+		return 0;
+	}
+	if (ctx->rx.strp.len)
+		stap_rx_grow_rcvbuf(sk, ctx->rx.strp.len);
+	return n;
 }
 
 /* A message cut by the peer's FIN: the application gets EPROTO. */
 static void stap_rx_check_fin(struct sock *sk, struct stap_context *ctx)
 {
-	if (ctx->rx.err || !ctx->rx.strp.skb_head ||
+	if (ctx->rx.err || !ctx->rx.strp.head ||
 	    !sock_flag(sk, SOCK_DONE) ||
 	    !skb_queue_empty(&sk->sk_receive_queue))
 		return;
-	trace_stap_strp_error(sk, false, -EPROTO);
-	stap_stat_add(sk, ctx, STAP_MIB_PARSEERRORS, 1);
-	stap_rx_abort(sk, ctx, EPROTO);
+	stap_rx_parse_error(sk, ctx, -EPROTO);
 }
 
 /* Frame what waits in the TCP receive queue, until it is empty or ours is
@@ -221,7 +173,7 @@ static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
 
 	while (!rx->gated && !rx->err &&
 	       !skb_queue_empty(&sk->sk_receive_queue)) {
-		desc.arg.data = rx;
+		desc.arg.data = ctx;
 		desc.error = 0;
 		desc.count = 1;
 		if (tcp_read_sock(sk, &desc, stap_rx_recv) <= 0)
@@ -610,9 +562,11 @@ int stap_rx_ioctl(struct sock *sk, int cmd, int *karg)
  */
 int stap_rx_init(struct sock *sk, struct stap_context *ctx)
 {
+	ctx->rx.sk = sk;
 	__skb_queue_head_init(&ctx->rx.queue);
 	ctx->rx.rcvlowat = READ_ONCE(sk->sk_rcvlowat);
-	return strp_init(&ctx->rx.strp, sk, &stap_rx_strp_cb);
+	stap_strp_init(&ctx->rx.strp, STAP_SLOT_RECV_PARSE, stap_rx_deliver);
+	return 0;
 }
 
 /**
@@ -640,9 +594,7 @@ void stap_rx_stop(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_rx *rx = &ctx->rx;
 
-	strp_stop(&rx->strp);
-	kfree_skb(rx->strp.skb_head);
-	rx->strp.skb_head = NULL;
+	stap_strp_done(&rx->strp);
 	__skb_queue_purge(&rx->queue);
 	rx->charged = 0;
 	WRITE_ONCE(rx->queued, 0);

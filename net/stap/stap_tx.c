@@ -2,13 +2,12 @@
 /*
  * stap: the send path.
  *
- * What the application writes is taken into skbs charged to the socket and
- * framed by strparser in general mode (fed by stap_tx_sendmsg(); its work
- * and timer are never used); without a parser program each skb taken is
- * one message and goes around strparser. Each message runs through the
- * send verdict;
- * accepted messages go to TCP with skb_send_sock_locked(), in order, and
- * dropped ones never reach it. Everything here runs with the socket owned
+ * What the application writes is copied into page fragments, in skbs
+ * charged to the socket, and framed (stap_strp.c); without a parser
+ * program each skb taken is one message. Each message runs through the
+ * send verdict; accepted messages go to TCP with skb_send_sock_locked(),
+ * which takes their pages by reference, in order, and dropped ones never
+ * reach it. Everything here runs with the socket owned
  * by a process, except stap_tx_write_space().
  *
  * Bytes are taken only while TCP's send buffer has room, as tcp_sendmsg()
@@ -31,11 +30,6 @@
 /* Bytes taken from the application per framing step */
 #define STAP_TX_CHUNK	(64 * 1024)
 
-static struct stap_context *stap_tx_ctx(struct strparser *strp)
-{
-	return container_of(strp, struct stap_context, tx.strp);
-}
-
 /* Largest message: the bigger of the send buffer and tcp_wmem[2] */
 static unsigned int stap_tx_max_msg(const struct sock *sk)
 {
@@ -56,9 +50,7 @@ static void stap_tx_discard_framing(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_tx *tx = &ctx->tx;
 
-	kfree_skb(tx->strp.skb_head);
-	tx->strp.skb_head = NULL;
-	tx->strp.skb_nextp = NULL;
+	stap_strp_done(&tx->strp);
 	stap_tx_uncharge(sk, tx->framing);
 	tx->framing = 0;
 }
@@ -75,9 +67,6 @@ void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err)
 
 	if (tx->err)
 		return;
-	/* Paused: strp_process() frames nothing more of the current skb */
-	strp_pause(&tx->strp);
-	strp_stop(&tx->strp);
 	tx->err = err;
 }
 
@@ -145,102 +134,102 @@ static void stap_tx_send(struct sock *sk, struct stap_tx *tx,
 	__skb_queue_tail(&tx->pending, skb);
 }
 
-/* Called with the socket owned, from strp_process(). */
-static int stap_tx_parse(struct strparser *strp, struct sk_buff *skb)
+/* A framing error: this and every later send fail with its errno */
+static void stap_tx_parse_error(struct sock *sk, struct stap_context *ctx,
+				int err)
 {
-	struct stap_context *ctx = stap_tx_ctx(strp);
-	struct sock *sk = ctx->tx.sk;
-
-	return stap_bpf_parse(ctx, STAP_SLOT_SEND_PARSE, sk, skb,
-			      stap_tx_max_msg(sk));
-}
-
-/* Called with the socket owned, from strp_process(). */
-static void stap_tx_abort_parser(struct strparser *strp, int err)
-{
-	struct stap_context *ctx = stap_tx_ctx(strp);
-
-	trace_stap_strp_error(ctx->tx.sk, true, err);
-	stap_stat_add(ctx->tx.sk, ctx, STAP_MIB_PARSEERRORS, 1);
-	stap_tx_abort(ctx->tx.sk, ctx, stap_parse_errno(err));
+	trace_stap_strp_error(sk, true, err);
+	stap_stat_add(sk, ctx, STAP_MIB_PARSEERRORS, 1);
+	stap_tx_abort(sk, ctx, stap_parse_errno(err));
 }
 
 /* Run the verdict on a framed message: send it or drop it. Called with
  * the socket owned.
+ *
+ * Return: whether to go on framing what was taken.
  */
-static void stap_tx_msg(struct sock *sk, struct stap_context *ctx,
+static bool stap_tx_msg(struct sock *sk, struct stap_context *ctx,
 			struct sk_buff *msg)
 {
 	unsigned int len = msg->len;
 
 	if (stap_bpf_verdict(sk, ctx, msg, true)) {
 		stap_tx_send(sk, &ctx->tx, msg);
-		return;
-	}
-	stap_tx_uncharge(sk, len);
-	kfree_skb(msg);
-}
-
-/* Called with the socket owned, from strp_process(). */
-static void stap_tx_rcv_msg(struct strparser *strp, struct sk_buff *skb)
-{
-	struct stap_context *ctx = stap_tx_ctx(strp);
-	struct strp_msg *stm = strp_msg(skb);
-	unsigned int len = stm->full_len;
-	struct sock *sk = ctx->tx.sk;
-	struct sk_buff *msg;
-
-	ctx->tx.framing -= len;
-	msg = stap_bpf_view(skb, stm->offset, len);
-	if (msg != skb)
-		consume_skb(skb);
-	if (unlikely(!msg)) {
+	} else {
 		stap_tx_uncharge(sk, len);
-		stap_tx_abort(sk, ctx, ENOMEM);
-		return;
+		kfree_skb(msg);
 	}
-	stap_tx_msg(sk, ctx, msg);
+	return !ctx->tx.err;
 }
 
-/* strparser's work never runs in general mode as stap uses it; these
- * serve its contract. Called in process context.
+/* Called with the socket owned, from stap_strp_feed(). */
+static bool stap_tx_framed(struct sock *sk, struct stap_context *ctx,
+			   struct sk_buff *msg)
+{
+	ctx->tx.framing -= msg->len;
+	return stap_tx_msg(sk, ctx, msg);
+}
+
+/* Copy up to @size bytes from @msg into @pfrag, as fragments of @skb.
+ * Return: bytes copied, 0 when out of memory or frags, or -EFAULT.
  */
-static void stap_tx_strp_lock(struct strparser *strp)
+static int stap_tx_copy_frag(struct sock *sk, struct sk_buff *skb,
+			     struct page_frag *pfrag, struct msghdr *msg,
+			     size_t size)
 {
-	lock_sock(stap_tx_ctx(strp)->tx.sk);
+	int i = skb_shinfo(skb)->nr_frags;
+	size_t copy;
+
+	if (!sk_page_frag_refill(sk, pfrag))
+		return 0;
+	copy = min_t(size_t, size, pfrag->size - pfrag->offset);
+	if (!copy_from_iter_full(page_address(pfrag->page) + pfrag->offset,
+				 copy, &msg->msg_iter))
+		return -EFAULT;
+	if (skb_can_coalesce(skb, i, pfrag->page, pfrag->offset)) {
+		skb_frag_size_add(&skb_shinfo(skb)->frags[i - 1], copy);
+	} else {
+		if (i == MAX_SKB_FRAGS) {
+			iov_iter_revert(&msg->msg_iter, copy);
+			return 0;
+		}
+		skb_fill_page_desc(skb, i, pfrag->page, pfrag->offset, copy);
+		get_page(pfrag->page);
+	}
+	pfrag->offset += copy;
+	skb->len += copy;
+	skb->data_len += copy;
+	skb->truesize += copy;
+	return copy;
 }
 
-/* Called in process context with the socket owned. */
-static void stap_tx_strp_unlock(struct strparser *strp)
-{
-	release_sock(stap_tx_ctx(strp)->tx.sk);
-}
-
-static const struct strp_callbacks stap_tx_strp_cb = {
-	.parse_msg	= stap_tx_parse,
-	.rcv_msg	= stap_tx_rcv_msg,
-	.abort_parser	= stap_tx_abort_parser,
-	.lock		= stap_tx_strp_lock,
-	.unlock		= stap_tx_strp_unlock,
-};
-
-/* Copy @size bytes from @msg into a new skb, small ones linear. */
+/* Copy up to @size bytes from @msg into page fragments, as tcp_sendmsg()
+ * fills its skbs (and sockmap its messages): TCP then takes the pages by
+ * reference, so the bytes are copied once, as without stap.
+ */
 static struct sk_buff *stap_tx_copy(struct sock *sk, struct msghdr *msg,
 				    size_t size, int *err)
 {
-	size_t data_len = size > SKB_MAX_HEAD(0) ? size : 0;
+	struct page_frag *pfrag = sk_page_frag(sk);
 	struct sk_buff *skb;
+	int n = 0;
 
-	skb = alloc_skb_with_frags(size - data_len, data_len,
-				   PAGE_ALLOC_COSTLY_ORDER, err,
-				   sk->sk_allocation);
+	*err = -ENOBUFS;
+	skb = alloc_skb(0, sk->sk_allocation);
 	if (!skb)
 		return NULL;
-	skb_put(skb, size - data_len);
-	skb->data_len = data_len;
-	skb->len = size;
-	*err = skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, size);
-	if (*err) {
+	/* Nobody checksums these bytes: TCP builds its own skbs */
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	while (skb->len < size) {
+		n = stap_tx_copy_frag(sk, skb, pfrag, msg, size - skb->len);
+		if (n <= 0)
+			break;
+	}
+	/* A fault after some bytes: those are sent, the next take fails.
+	 * No page (memory pressure): 0, the caller waits for memory.
+	 */
+	if (!skb->len) {
+		*err = n;
 		kfree_skb(skb);
 		return NULL;
 	}
@@ -297,9 +286,10 @@ static int stap_tx_take(struct sock *sk, struct stap_context *ctx,
 		return n;
 	}
 	tx->framing += n;
-	if (strp_process(&tx->strp, skb, 0, n, stap_tx_max_msg(sk),
-			 MAX_SCHEDULE_TIMEOUT) < n && !tx->err)
-		stap_tx_abort(sk, ctx, ENOMEM);
+	err = stap_strp_feed(&tx->strp, ctx, sk, skb, 0, n,
+			     stap_tx_max_msg(sk));
+	if (err < 0)
+		stap_tx_parse_error(sk, ctx, err);
 	consume_skb(skb);
 	if (tx->err)
 		stap_tx_discard_framing(sk, ctx);
@@ -561,7 +551,8 @@ int stap_tx_init(struct sock *sk, struct stap_context *ctx)
 {
 	ctx->tx.sk = sk;
 	__skb_queue_head_init(&ctx->tx.pending);
-	return strp_init(&ctx->tx.strp, NULL, &stap_tx_strp_cb);
+	stap_strp_init(&ctx->tx.strp, STAP_SLOT_SEND_PARSE, stap_tx_framed);
+	return 0;
 }
 
 /**
@@ -586,7 +577,6 @@ void stap_tx_stop(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_tx *tx = &ctx->tx;
 
-	strp_stop(&tx->strp);
 	stap_tx_discard_framing(sk, ctx);
 	__skb_queue_purge(&tx->pending);
 	stap_tx_uncharge(sk, tx->pending_bytes);
