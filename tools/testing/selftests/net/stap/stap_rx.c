@@ -863,6 +863,46 @@ TEST_F(rx_err, parser_error_is_ebadmsg)
 	EXPECT_EQ(st.parse_errors, 1);
 }
 
+/* A length shorter than the bytes the parser asked more after */
+TEST_F(rx_err, parser_shrinking_is_ebadmsg)
+{
+	struct stap_stats st;
+	char buf[16];
+
+	ASSERT_EQ(stap_tap_rx(self->sfd,
+			      bpf_program__fd(self->skel->progs.parse_shrink),
+			      bpf_program__fd(self->skel->progs.verdict_pass)),
+		  0);
+	ASSERT_EQ(send(self->cfd, "abcd", 4, 0), 4);
+	/* The first four bytes are framed (and more asked for) on arrival */
+	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	EXPECT_EQ(errno, EAGAIN);
+	ASSERT_EQ(send(self->cfd, "efgh", 4, 0), 4);
+	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), 0), -1);
+	EXPECT_EQ(errno, EBADMSG);
+	ASSERT_EQ(stap_get_stats(self->sfd, &st), 0);
+	EXPECT_EQ(st.parse_errors, 1);
+	EXPECT_EQ(st.rx_pass_msgs, 0);
+}
+
+/* A parser may not change the length of what it frames */
+TEST_F(rx_err, parser_resizing_is_ebadmsg)
+{
+	struct stap_stats st;
+	char buf[16];
+
+	ASSERT_EQ(stap_tap_rx(self->sfd,
+			      bpf_program__fd(self->skel->progs.parse_resize),
+			      bpf_program__fd(self->skel->progs.verdict_pass)),
+		  0);
+	ASSERT_EQ(send(self->cfd, "abc", 3, 0), 3);
+	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), 0), -1);
+	EXPECT_EQ(errno, EBADMSG);
+	ASSERT_EQ(stap_get_stats(self->sfd, &st), 0);
+	EXPECT_EQ(st.parse_errors, 1);
+	EXPECT_EQ(st.rx_pass_msgs, 0);
+}
+
 TEST_F(rx_err, oversize_is_emsgsize)
 {
 	struct stap_stats st;

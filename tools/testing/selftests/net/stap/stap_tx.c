@@ -985,6 +985,41 @@ TEST_F(tx_err, parser_error_is_ebadmsg)
 	EXPECT_EQ(st.parse_errors, 1);
 }
 
+/* A length shorter than the bytes the parser asked more after */
+TEST_F(tx_err, parser_shrinking_is_ebadmsg)
+{
+	struct stap_stats st;
+
+	ASSERT_EQ(stap_tap_tx(self->cfd,
+			      bpf_program__fd(self->skel->progs.parse_shrink),
+			      bpf_program__fd(self->skel->progs.verdict_pass)),
+		  0);
+	EXPECT_EQ(send(self->cfd, "abcd", 4, 0), 4);
+	EXPECT_EQ(send(self->cfd, "efgh", 4, 0), -1);
+	EXPECT_EQ(errno, EBADMSG);
+	expect_nothing(_metadata, self->sfd);
+	ASSERT_EQ(stap_get_stats(self->cfd, &st), 0);
+	EXPECT_EQ(st.parse_errors, 1);
+	EXPECT_EQ(st.tx_pass_msgs, 0);
+}
+
+/* A parser may not change the length of what it frames */
+TEST_F(tx_err, parser_resizing_is_ebadmsg)
+{
+	struct stap_stats st;
+
+	ASSERT_EQ(stap_tap_tx(self->cfd,
+			      bpf_program__fd(self->skel->progs.parse_resize),
+			      bpf_program__fd(self->skel->progs.verdict_pass)),
+		  0);
+	EXPECT_EQ(send(self->cfd, "abc", 3, 0), -1);
+	EXPECT_EQ(errno, EBADMSG);
+	expect_nothing(_metadata, self->sfd);
+	ASSERT_EQ(stap_get_stats(self->cfd, &st), 0);
+	EXPECT_EQ(st.parse_errors, 1);
+	EXPECT_EQ(st.tx_pass_msgs, 0);
+}
+
 TEST_F(tx_err, oversize_is_emsgsize)
 {
 	struct stap_stats st;

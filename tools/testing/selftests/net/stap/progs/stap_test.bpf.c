@@ -3,7 +3,8 @@
  * Parser and verdict programs for the stap selftests.
  *
  * Parsers: a 4-byte big-endian length prefix (the length counts the
- * payload only), and fixed 7-byte messages (boundaries at odd offsets).
+ * payload only), and fixed 7-byte messages (boundaries at odd offsets);
+ * parse_const, parse_shrink and parse_resize for the error paths.
  * Verdicts decide on one byte of the message, at offset verdict_off:
  * 'D' drops, 'X' disconnects, 'U' returns an unknown verdict, 'R' tries
  * a sockmap redirect, anything else passes.
@@ -58,6 +59,26 @@ SEC("sk_skb/stream_parser")
 int parse_const(struct __sk_buff *skb)
 {
 	return parse_ret;
+}
+
+/* Asks for more bytes until it has 8, then frames 2: shorter than what
+ * it asked more after.
+ */
+SEC("sk_skb/stream_parser")
+int parse_shrink(struct __sk_buff *skb)
+{
+	return skb->len < 8 ? 0 : 2;
+}
+
+/* Grows what it is given by one byte before framing all of it */
+SEC("sk_skb/stream_parser")
+int parse_resize(struct __sk_buff *skb)
+{
+	__u32 len = skb->len;
+
+	if (bpf_skb_change_tail(skb, len + 1, 0))
+		return len;
+	return len + 1;
 }
 
 static int verdict_of(struct __sk_buff *skb)
