@@ -134,6 +134,23 @@ static void stap_tx_send(struct sock *sk, struct stap_tx *tx,
 	__skb_queue_tail(&tx->pending, skb);
 }
 
+/* A verdict may resize the message it passes (bpf_skb_change_tail()):
+ * charge the socket for what it holds now, as what TCP takes of it is
+ * uncharged. Return: false when the growth cannot be charged.
+ */
+static bool stap_tx_recharge(struct sock *sk, unsigned int old,
+			     unsigned int new)
+{
+	if (new <= old) {
+		stap_tx_uncharge(sk, old - new);
+		return true;
+	}
+	if (!sk_wmem_schedule(sk, new - old))
+		return false;
+	sk_mem_charge(sk, new - old);
+	return true;
+}
+
 /* A framing error: this and every later send fail with its errno */
 static void stap_tx_parse_error(struct sock *sk, struct stap_context *ctx,
 				int err)
@@ -153,7 +170,8 @@ static bool stap_tx_msg(struct sock *sk, struct stap_context *ctx,
 {
 	unsigned int len = msg->len;
 
-	if (stap_bpf_verdict(sk, ctx, msg, true)) {
+	if (stap_bpf_verdict(sk, ctx, msg, true) &&
+	    stap_tx_recharge(sk, len, msg->len)) {
 		stap_tx_send(sk, &ctx->tx, msg);
 	} else {
 		stap_tx_uncharge(sk, len);

@@ -903,6 +903,23 @@ TEST_F(rx_err, parser_resizing_is_ebadmsg)
 	EXPECT_EQ(st.rx_pass_msgs, 0);
 }
 
+/* What a verdict makes of a message is what the application reads */
+TEST_F(rx_err, verdict_resizes_message)
+{
+	struct bpf_program *prog = self->skel->progs.verdict_rewrite;
+	char got[16];
+
+	ASSERT_EQ(stap_tap_rx(self->sfd, -1, bpf_program__fd(prog)), 0);
+	self->skel->bss->rewrite_delta = 3;
+	ASSERT_EQ(send(self->cfd, "hello", 5, 0), 5);
+	ASSERT_EQ(stap_read_all(self->sfd, got, 8), 0);
+	EXPECT_EQ(memcmp(got, "hello!!!", 8), 0);
+	self->skel->bss->rewrite_delta = -2;
+	ASSERT_EQ(send(self->cfd, "world", 5, 0), 5);
+	ASSERT_EQ(stap_read_all(self->sfd, got, 3), 0);
+	EXPECT_EQ(memcmp(got, "wor", 3), 0);
+}
+
 TEST_F(rx_err, oversize_is_emsgsize)
 {
 	struct stap_stats st;

@@ -1020,6 +1020,26 @@ TEST_F(tx_err, parser_resizing_is_ebadmsg)
 	EXPECT_EQ(st.tx_pass_msgs, 0);
 }
 
+/* A verdict that resizes a message sends what it made of it; the socket
+ * is charged for what it holds (no leak in its accounting at close).
+ */
+TEST_F(tx_err, verdict_resizes_message)
+{
+	struct bpf_program *prog = self->skel->progs.verdict_rewrite;
+	char got[16];
+
+	ASSERT_EQ(stap_tap_tx(self->cfd, -1, bpf_program__fd(prog)), 0);
+	self->skel->bss->rewrite_delta = 3;
+	ASSERT_EQ(send(self->cfd, "hello", 5, 0), 5);
+	ASSERT_EQ(stap_read_all(self->sfd, got, 8), 0);
+	EXPECT_EQ(memcmp(got, "hello!!!", 8), 0);
+	self->skel->bss->rewrite_delta = -2;
+	ASSERT_EQ(send(self->cfd, "world", 5, 0), 5);
+	ASSERT_EQ(stap_read_all(self->sfd, got, 3), 0);
+	EXPECT_EQ(memcmp(got, "wor", 3), 0);
+	expect_nothing(_metadata, self->sfd);
+}
+
 TEST_F(tx_err, oversize_is_emsgsize)
 {
 	struct stap_stats st;

@@ -21,6 +21,7 @@
 __u32 verdict_off;		/* where the verdict byte is */
 __s32 parse_ret;		/* what parse_const returns */
 __s32 verdict_ret;		/* what verdict_const returns */
+__s32 rewrite_delta;		/* 3 or -N: verdict_rewrite's resize */
 
 /* What the verdict programs saw of the last message */
 __u32 seen_family;
@@ -139,6 +140,22 @@ int verdict_inspect(struct __sk_buff *skb)
 	}
 	__sync_fetch_and_add(&seen_msgs, 1);
 	return verdict_of(skb);
+}
+
+/* Resizes the message by rewrite_delta bytes: grows it by 3 ('!!!') for
+ * 3, trims it for a negative delta.
+ */
+SEC("sk_skb/stream_verdict")
+int verdict_rewrite(struct __sk_buff *skb)
+{
+	__u32 len = skb->len;
+
+	if (bpf_skb_change_tail(skb, len + rewrite_delta, 0))
+		return SK_DROP;
+	if (rewrite_delta == 3 &&
+	    bpf_skb_store_bytes(skb, len, "!!!", 3, 0))
+		return SK_DROP;
+	return SK_PASS;
 }
 
 char _license[] SEC("license") = "GPL";
