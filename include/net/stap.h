@@ -56,6 +56,8 @@ struct stap_strp {
  *	own sk_rcvlowat stays 1 so that every arrival is framed
  * @err: positive errno the application gets once @queue is empty;
  *	sticky, read locklessly by poll
+ * @readers: readers sleeping in recvmsg or splice_read, which frame what
+ *	arrives meanwhile themselves
  * @gated: @queue is full, new data stays in the TCP receive queue
  * @pending: data arrived while the socket was owned by a process
  * @wake: messages or an error were queued, readers are to be woken
@@ -68,6 +70,7 @@ struct stap_rx {
 	unsigned int		charged;
 	int			rcvlowat;
 	int			err;
+	unsigned int		readers;
 	bool			gated;
 	bool			pending;
 	bool			wake;

@@ -85,14 +85,14 @@ static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
 	stm->offset = 0;
 	stm->full_len = skb->len;
 	if (!sk_rmem_schedule(sk, skb, skb->truesize))
-		rx->gated = true;
+		WRITE_ONCE(rx->gated, true);
 	skb_set_owner_r(skb, sk);
 	__skb_queue_tail(&rx->queue, skb);
 	rx->charged += skb->truesize;
 	/* Pairs with READ_ONCE() in stap_rx_readable() */
 	WRITE_ONCE(rx->queued, rx->queued + skb->len);
 	if (rx->charged >= READ_ONCE(sk->sk_rcvbuf) / 2)
-		rx->gated = true;
+		WRITE_ONCE(rx->gated, true);
 	rx->wake = true;
 }
 
@@ -199,6 +199,13 @@ void stap_rx_data_ready(struct sock *sk)
 		ctx->rx.pending = true;
 		return;
 	}
+	/* A reader sleeps in recvmsg: it frames what arrived itself, on
+	 * its own CPU, as kTLS decrypts in recvmsg.
+	 */
+	if (ctx->rx.readers) {
+		ctx->saved_data_ready(sk);
+		return;
+	}
 	stap_rx_read(sk, ctx);
 }
 
@@ -222,7 +229,7 @@ static void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
 	struct stap_rx *rx = &ctx->rx;
 
 	if (rx->gated && rx->charged < READ_ONCE(sk->sk_rcvbuf) / 4)
-		rx->gated = false;
+		WRITE_ONCE(rx->gated, false);
 	if (!rx->gated)
 		stap_rx_read(sk, ctx);
 }
@@ -296,6 +303,20 @@ static bool stap_rx_readable(const struct sock *sk,
 	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
 }
 
+/* What wakes a sleeping reader: what makes the socket readable, or TCP
+ * data to frame (which stap_rx_data_ready() leaves to the reader).
+ * Lockless, as the wait condition of sk_wait_event().
+ */
+static bool stap_rx_wakeup(const struct sock *sk,
+			   const struct stap_context *ctx, int target)
+{
+	/* Pairs with WRITE_ONCE() in stap_rx_enqueue() and stap_rx_ungate() */
+	if (READ_ONCE(ctx->rx.gated))
+		return stap_rx_readable(sk, ctx, target);
+	return stap_rx_readable(sk, ctx, target) ||
+	       !skb_queue_empty_lockless(&sk->sk_receive_queue);
+}
+
 /* What a read finding no data returns: 0 to wait, 1 for EOF, or an error.
  * Errors are consumed only when @consume (nothing copied yet).
  */
@@ -335,7 +356,9 @@ static int stap_rx_wait(struct sock *sk, struct stap_context *ctx,
 
 	add_wait_queue(sk_sleep(sk), &wait);
 	sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
-	sk_wait_event(sk, timeo, stap_rx_readable(sk, ctx, target), &wait);
+	ctx->rx.readers++;
+	sk_wait_event(sk, timeo, stap_rx_wakeup(sk, ctx, target), &wait);
+	ctx->rx.readers--;
 	sk_clear_bit(SOCKWQ_ASYNC_WAITDATA, sk);
 	remove_wait_queue(sk_sleep(sk), &wait);
 	return 0;
