@@ -693,7 +693,11 @@ static int __init stap_register(void)
 {
 	int err;
 
-	stap_wq = alloc_workqueue("stap", WQ_UNBOUND, 0);
+	/* Per-CPU: an abort runs on the CPU that sent what was passed
+	 * before it, so that on loopback its reset queues behind that data
+	 * (an unbound worker's reset could overtake it on another CPU).
+	 */
+	stap_wq = alloc_workqueue("stap", 0, 0);
 	if (!stap_wq)
 		return -ENOMEM;
 
