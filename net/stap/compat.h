@@ -124,6 +124,14 @@ static inline int stap_skb_send_sock_flags(struct sock *sk,
 #define skb_send_sock_locked_with_flags stap_skb_send_sock_flags
 #endif
 
+/* Workqueues name their CPU binding (WQ_PERCPU or WQ_UNBOUND) in 7.3,
+ * which warns without one; 6.12 and older have per-CPU as the default
+ * and no flag for it (the release in between is not pinned down here).
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
+#define WQ_PERCPU	0
+#endif
+
 /* Splicing pages into an skb: skb_splice_from_iter() since 6.5, with a
  * gfp argument until after 6.12; proto.sendpage before 6.5, for which
  * stap takes the page references itself.

@@ -697,7 +697,7 @@ static int __init stap_register(void)
 	 * before it, so that on loopback its reset queues behind that data
 	 * (an unbound worker's reset could overtake it on another CPU).
 	 */
-	stap_wq = alloc_workqueue("stap", 0, 0);
+	stap_wq = alloc_workqueue("stap", WQ_PERCPU, 0);
 	if (!stap_wq)
 		return -ENOMEM;
 
