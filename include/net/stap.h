@@ -58,6 +58,7 @@ struct stap_strp {
  *	sticky, read locklessly by poll
  * @readers: readers sleeping in recvmsg or splice_read, which frame what
  *	arrives meanwhile themselves
+ * @deferred: data arrived for a sleeping reader to frame
  * @gated: @queue is full, new data stays in the TCP receive queue
  * @pending: data arrived while the socket was owned by a process
  * @wake: messages or an error were queued, readers are to be woken
@@ -71,6 +72,7 @@ struct stap_rx {
 	int			rcvlowat;
 	int			err;
 	unsigned int		readers;
+	bool			deferred;
 	bool			gated;
 	bool			pending;
 	bool			wake;

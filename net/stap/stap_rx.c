@@ -171,6 +171,8 @@ static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
 	struct stap_rx *rx = &ctx->rx;
 	read_descriptor_t desc;
 
+	/* Pairs with READ_ONCE() in stap_rx_wakeup() */
+	WRITE_ONCE(rx->deferred, false);
 	while (!rx->gated && !rx->err &&
 	       !skb_queue_empty(&sk->sk_receive_queue)) {
 		desc.arg.data = ctx;
@@ -203,6 +205,8 @@ void stap_rx_data_ready(struct sock *sk)
 	 * its own CPU, as kTLS decrypts in recvmsg.
 	 */
 	if (ctx->rx.readers) {
+		/* Pairs with READ_ONCE() in stap_rx_wakeup() */
+		WRITE_ONCE(ctx->rx.deferred, true);
 		ctx->saved_data_ready(sk);
 		return;
 	}
@@ -303,18 +307,20 @@ static bool stap_rx_readable(const struct sock *sk,
 	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
 }
 
-/* What wakes a sleeping reader: what makes the socket readable, or TCP
- * data to frame (which stap_rx_data_ready() leaves to the reader).
+/* What wakes a sleeping reader: what makes the socket readable, or data
+ * stap_rx_data_ready() left to the reader to frame. Not TCP's queue as
+ * such: what stap cannot frame (the urgent mark) would wake it in a loop.
  * Lockless, as the wait condition of sk_wait_event().
  */
 static bool stap_rx_wakeup(const struct sock *sk,
 			   const struct stap_context *ctx, int target)
 {
-	/* Pairs with WRITE_ONCE() in stap_rx_enqueue() and stap_rx_ungate() */
-	if (READ_ONCE(ctx->rx.gated))
-		return stap_rx_readable(sk, ctx, target);
-	return stap_rx_readable(sk, ctx, target) ||
-	       !skb_queue_empty_lockless(&sk->sk_receive_queue);
+	if (stap_rx_readable(sk, ctx, target))
+		return true;
+	/* Pairs with WRITE_ONCE() in stap_rx_data_ready(), stap_rx_read(),
+	 * stap_rx_enqueue() and stap_rx_ungate()
+	 */
+	return READ_ONCE(ctx->rx.deferred) && !READ_ONCE(ctx->rx.gated);
 }
 
 /* What a read finding no data returns: 0 to wait, 1 for EOF, or an error.
