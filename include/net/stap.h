@@ -57,8 +57,11 @@ struct stap_strp {
  * @err: positive errno the application gets once @queue is empty;
  *	sticky, read locklessly by poll
  * @readers: readers sleeping in recvmsg or splice_read, which frame what
- *	arrives meanwhile themselves
- * @deferred: data arrived for a sleeping reader to frame
+ *	arrives meanwhile themselves; changed only with the socket owned,
+ *	read by stap_rx_data_ready() only when it is not owned
+ * @deferred: data arrived for a sleeping reader to frame; set in
+ *	softirq, cleared when the receive queue is framed, read locklessly
+ *	by the sleeping reader's wait condition
  * @gated: @queue is full, new data stays in the TCP receive queue
  * @pending: data arrived while the socket was owned by a process
  * @wake: messages or an error were queued, readers are to be woken

@@ -362,6 +362,9 @@ static int stap_rx_wait(struct sock *sk, struct stap_context *ctx,
 
 	add_wait_queue(sk_sleep(sk), &wait);
 	sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+	/* Counted while the socket is owned: sk_wait_event() releases it
+	 * to sleep and owns it again before returning.
+	 */
 	ctx->rx.readers++;
 	sk_wait_event(sk, timeo, stap_rx_wakeup(sk, ctx, target), &wait);
 	ctx->rx.readers--;
