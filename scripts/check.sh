@@ -8,6 +8,7 @@ set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 VMTEST=$TOP/tools/testing/selftests/net/stap/vmtest.sh
+ACCEL_TEST=$TOP/tools/testing/selftests/net/stap/vmtest_accel.sh
 RES=$TOP/build/check
 KERNELS=${CHECK_KERNELS:-6.1 6.12 7.3}
 pass=0
@@ -106,6 +107,9 @@ step "intree-check: net/stap in the 7.3 tree, W=1 C=1" \
 	bash "$TOP/scripts/intree.sh"
 step "vmtest: exit status passes through" vm_exit_status
 step "vmtest: a guest kernel warning fails the run" vm_splat_fails
+for c in $("$ACCEL_TEST" list); do
+	step "vmtest: accelerator: $c" "$ACCEL_TEST" "$c"
+done
 for k in $KERNELS; do
 	vm_tests "$k"
 done

@@ -20,7 +20,7 @@ build() {
 	find "$src/tools/testing/selftests" -maxdepth 1 -type f \
 		-exec cp -u {} "$KSFT/" \;
 	rsync -a "$src/tools/testing/selftests/kselftest/" "$KSFT/kselftest/"
-	rsync -a --delete --exclude vmtest.sh \
+	rsync -a --delete --exclude vmtest.sh --exclude vmtest_accel.sh \
 		"$TOP/tools/testing/selftests/net/stap/" "$OUT/"
 	make -s -C "$OUT" OUTPUT="$OUT" KHDR_INCLUDES="-isystem $TOP/include/uapi" \
 		STAP_SAMPLES="$TOP/samples/bpf"

@@ -35,6 +35,18 @@ built for that kernel), run COMMAND as root in the project directory
   -s          no splat check (for the splat detection test only)
   -h          this help
 
+Environment:
+  VMTEST_ACCEL=auto|kvm|tcg
+              how QEMU runs the guest. auto (the default) uses KVM only
+              when a probe boot of the same kernel under KVM reaches the
+              initramfs within VMTEST_KVM_PROBE_TIMEOUT seconds (default
+              30), and falls back to TCG by itself when a KVM run prints
+              nothing or fails before the command starts; the probe's
+              answer is kept for the host's boot in \$STAP_CACHE. kvm and
+              tcg force one (kvm fails with 126 when KVM cannot boot).
+  VMTEST_KVM_DEV
+              the KVM device to use (default /dev/kvm)
+
 Exit status: COMMAND's status; 124 on timeout; 125 when the guest kernel
 reported a splat; 126 when the guest did not run COMMAND.
 USAGE
@@ -47,6 +59,9 @@ MODULE=
 MODULE_SET=0
 MODTREE=
 TIMEOUT=${VMTEST_TIMEOUT:-1200}
+ACCEL_MODE=${VMTEST_ACCEL:-auto}
+KVM_DEV=${VMTEST_KVM_DEV:-/dev/kvm}
+KVM_PROBE_TIMEOUT=${VMTEST_KVM_PROBE_TIMEOUT:-30}
 LOG=
 CHECK_SPLAT=1
 
@@ -135,6 +150,10 @@ while getopts "k:m:M:t:l:sh" opt; do
 done
 shift $((OPTIND - 1))
 [ "${1:-}" = "--" ] && shift
+case "$ACCEL_MODE" in
+auto|kvm|tcg) ;;
+*) die "VMTEST_ACCEL must be auto, kvm or tcg, not '$ACCEL_MODE'" ;;
+esac
 
 case "$KERNEL" in
 6.1|6.12|7.3)
@@ -204,6 +223,10 @@ build_initramfs() {
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+if grep -qw vmtest.probe /proc/cmdline; then
+	echo "vmtest: probe: the guest runs"
+	poweroff -f
+fi
 for m in $(cat /modules.order); do
 	insmod /lib/mod/$m || echo "vmtest: insmod $m failed"
 done
@@ -231,17 +254,37 @@ INIT
 	rm -rf "$dir" "$tree"
 }
 
-# kvm_works: true when KVM answers a short probe (here it may hang).
-kvm_works() {
-	local stamp=$CACHE/kvm-probe-$(cat /proc/sys/kernel/random/boot_id)
+# kvm_stamp: where the probe's answer is kept for the host's boot, per
+# QEMU binary and KVM device.
+kvm_stamp() {
+	local key
+	key=$(echo "$(command -v qemu-system-x86_64) $KVM_DEV" | sha256sum)
+	echo "$CACHE/kvm-probe/$(cat /proc/sys/kernel/random/boot_id)-${key:0:8}"
+}
+
+# kvm_boots: true when KVM boots this kernel into the initramfs. A bare
+# QEMU probe is not enough: on some hosts /dev/kvm opens and QEMU starts,
+# but a real boot aborts ("failed to set MSR") or hangs.
+kvm_boots() {
+	local stamp log=$RUN/kvm-probe.log ok=no boot
+	boot=$(cat /proc/sys/kernel/random/boot_id)
+	stamp=$(kvm_stamp)
 	if [ ! -e "$stamp" ]; then
-		if [ -w /dev/kvm ] && echo quit | timeout 10 qemu-system-x86_64 \
-			-accel kvm -M q35 -nodefaults -display none \
-			-monitor stdio >/dev/null 2>&1; then
-			echo yes > "$stamp"
-		else
-			echo no > "$stamp"
+		if [ -r "$KVM_DEV" ] && [ -w "$KVM_DEV" ]; then
+			timeout -k 5 "$KVM_PROBE_TIMEOUT" qemu-system-x86_64 \
+				-accel kvm -cpu host -smp 1 -m 1G -nodefaults \
+				-display none -no-reboot -serial stdio \
+				-kernel "$IMAGE" -initrd "$INITRD" \
+				-append "console=ttyS0 panic=-1 vmtest.probe" \
+				</dev/null > "$log" 2>&1
+			grep -q "vmtest: probe: the guest runs" "$log" && ok=yes
+			[ $ok = yes ] ||
+				echo "vmtest: KVM did not boot a guest within ${KVM_PROBE_TIMEOUT}s, using TCG" \
+				     "($(tail -n 1 "$log" | cut -c1-120))"
 		fi
+		mkdir -p "${stamp%/*}"
+		find "${stamp%/*}" -type f ! -name "${boot}-*" -delete
+		echo $ok > "$stamp"
 	fi
 	[ "$(cat "$stamp")" = yes ]
 }
@@ -263,23 +306,39 @@ trap 'rm -rf "$RUN"' EXIT
 echo "$PWD" > "$RUN/cwd"
 echo "$MODULE" > "$RUN/module"
 
-if kvm_works; then
-	ACCEL="-accel kvm -cpu host"
-else
-	ACCEL="-accel tcg,thread=multi -cpu max"
-fi
+# run_guest ACCEL...: boot the guest once; QEMU's status in $qrc.
+run_guest() {
+	echo "vmtest: booting $IMAGE ($RELEASE) with $([ -n "$MODULE" ] && basename "$MODULE" || echo 'no module') ($*)"
+	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 "$@" -smp 2 -m 4G \
+		-nodefaults -display none -no-reboot \
+		-serial stdio -kernel "$IMAGE" -initrd "$INITRD" \
+		-append "console=ttyS0 no5lvl acpi=noirq panic=-1 printk.time=1 loglevel=5 kmemleak=on softlockup_panic=0 vmtest.proj=$PROJ" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs local,path="$PROJ",mount_tag=proj,security_model=none,multidevs=remap \
+		-virtfs local,path="$RUN",mount_tag=vmrun,security_model=none,multidevs=remap \
+		</dev/null 2>&1 | tee "$LOG"
+	qrc=${PIPESTATUS[0]}
+}
 
-echo "vmtest: booting $IMAGE ($RELEASE) with $([ -n "$MODULE" ] && basename "$MODULE" || echo 'no module')"
-# shellcheck disable=SC2086
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $ACCEL -smp 2 -m 4G \
-	-nodefaults -display none -no-reboot \
-	-serial stdio -kernel "$IMAGE" -initrd "$INITRD" \
-	-append "console=ttyS0 no5lvl acpi=noirq panic=-1 printk.time=1 loglevel=5 kmemleak=on softlockup_panic=0 vmtest.proj=$PROJ" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs local,path="$PROJ",mount_tag=proj,security_model=none,multidevs=remap \
-	-virtfs local,path="$RUN",mount_tag=vmrun,security_model=none,multidevs=remap \
-	</dev/null 2>&1 | tee "$LOG"
-qrc=${PIPESTATUS[0]}
+TCG=(-accel tcg,thread=multi -cpu max)
+case "$ACCEL_MODE" in
+kvm)	run_guest -accel kvm -cpu host ;;
+tcg)	run_guest "${TCG[@]}" ;;
+auto)
+	if kvm_boots; then
+		run_guest -accel kvm -cpu host
+		# KVM that passed the probe but did not reach the command
+		# (QEMU aborted, or the guest printed nothing): TCG instead.
+		if [ ! -s "$RUN/rc" ] && [ "$qrc" -ne 124 ] && [ "$qrc" -ne 137 ] &&
+		   ! grep -q "vmtest: guest .* ready" "$LOG"; then
+			echo "vmtest: the KVM guest did not start (QEMU exited $qrc), using TCG"
+			echo no > "$(kvm_stamp)"
+			run_guest "${TCG[@]}"
+		fi
+	else
+		run_guest "${TCG[@]}"
+	fi ;;
+esac
 
 if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
 	echo "vmtest: FAIL: the guest did not finish within ${TIMEOUT}s (log: $LOG)"
