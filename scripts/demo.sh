@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make run: boot a VM on KVER with stap.ko and show a real service under a
-# tap: Debian's redis-server started by "stap exec" with the RESP parser
+# tap: Debian's redis-server started by "stapctl exec" with the RESP parser
 # and a deny-list (FLUSHALL dropped, CONFIG disconnects), driven by
-# redis-cli and redis-benchmark; then "stap show" and /proc/net/stap_stat.
+# redis-cli and redis-benchmark; then "stapctl show" and /proc/net/stap_stat.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +15,7 @@ if [ "${2:-}" != --guest ]; then
 		-t 900 -- bash "$TOP/scripts/demo.sh" "$KVER" --guest
 fi
 
-STAP=$TOP/build/tools/stap
+STAPCTL=$TOP/build/tools/stapctl
 PORT=6379
 CLI="redis-cli -p $PORT"
 DIR=$(mktemp -d /tmp/stap_demo.XXXXXX)
@@ -38,9 +38,9 @@ stat() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/stap_stat; }
 say "stap.ko loaded on $(uname -r)"
 echo "tcp_available_ulp: $(cat /proc/sys/net/ipv4/tcp_available_ulp)"
 
-say "redis-server under stap exec: RESP parser, FLUSHALL dropped, CONFIG disconnects"
-echo "$ stap exec --parser resp --deny FLUSHALL --deny-disconnect CONFIG -- redis-server ..."
-"$STAP" exec --parser resp --deny FLUSHALL --deny-disconnect CONFIG -- \
+say "redis-server under stapctl exec: RESP parser, FLUSHALL dropped, CONFIG disconnects"
+echo "$ stapctl exec --parser resp --deny FLUSHALL --deny-disconnect CONFIG -- redis-server ..."
+"$STAPCTL" exec --parser resp --deny FLUSHALL --deny-disconnect CONFIG -- \
 	redis-server --port $PORT --bind 127.0.0.1 --save '' --appendonly no \
 	--dir "$DIR" --logfile "$DIR/redis.log" &
 server=$!
@@ -75,13 +75,13 @@ redis-benchmark -p $PORT -t ping,set,get,lpush -n 5000 -P 4 -q 2>&1 |
 check "redis-benchmark ran PING (inline and RESP), SET, GET, LPUSH" \
 	"$(grep -c 'per second' "$DIR/bench")" 5
 
-say "stap show: the tapped listener and a subscriber's connection"
+say "stapctl show: the tapped listener and a subscriber's connection"
 $CLI SUBSCRIBE news > /dev/null &
 sub=$!
 sleep 1
-run "$STAP" show
-check "stap show lists the listener" \
-	"$("$STAP" show -j | python3 -c 'import json,sys; print(any(t["state"] == "LISTEN" for t in json.load(sys.stdin)))')" True
+run "$STAPCTL" show
+check "stapctl show lists the listener" \
+	"$("$STAPCTL" show -j | python3 -c 'import json,sys; print(any(t["state"] == "LISTEN" for t in json.load(sys.stdin)))')" True
 kill $sub 2>/dev/null
 
 say "/proc/net/stap_stat"

@@ -15,6 +15,7 @@ PKGS=(
 	iproute2 procps
 	redis-server redis-tools nginx curl
 	gnuplot-nox
+	python3-docutils bash-completion
 )
 
 missing=()

@@ -49,7 +49,7 @@ checkpatch() {
 		-f net/stap/trace.h || return 1
 	# The proto_ops tables are built at run time, as kTLS's are.
 	$cp --ignore=$IGNORE,CONST_STRUCT -f net/stap/stap_main.c || return 1
-	# The stap tool is user space (as tools/bpf/bpftool): its --help texts
+	# stapctl is user space (as tools/bpf/bpftool): its --help texts
 	# and messages stay whole lines, and the preload library defines its
 	# wrappers with a macro.
 	# shellcheck disable=SC2086

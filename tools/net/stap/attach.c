@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stap attach: tap sockets of a running process. pidfd_getfd() gives
- * stap the process's socket (the same open file), which it taps as its
+ * stapctl attach: tap sockets of a running process. pidfd_getfd() gives
+ * stapctl the process's socket (the same open file), which it taps as its
  * own; the kernel lets it only with the privilege ptrace-attaching to
  * the process needs.
  */
@@ -31,13 +31,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: stap attach --pid PID (--fd FD ... | --all) [PROGRAM OPTIONS]\n"
+"Usage: stapctl attach --pid PID (--fd FD ... | --all) [PROGRAM OPTIONS]\n"
 "\n"
 "Tap TCP sockets of the running process PID: the descriptors FD (the\n"
 "option repeats), or with --all every connected or listening TCP socket\n"
 "it has. A tapped listener taps the connections it accepts from then on.\n"
-"stap takes the sockets with pidfd_getfd(2), which needs the privilege\n"
-"to ptrace-attach to PID (CAP_SYS_PTRACE, or the same user when\n"
+"stapctl takes the sockets with pidfd_getfd(2), which needs the\n"
+"privilege to ptrace-attach to PID (CAP_SYS_PTRACE, or the same user when\n"
 "kernel.yama.ptrace_scope allows it). The process cannot remove or\n"
 "replace the tap: the ULP stays for the socket's life and STAP_PARAMS\n"
 "can be set only once (EBUSY).\n"
@@ -62,7 +62,7 @@ static int take_fd(int pidfd, int pid, int fd)
 	if (ours >= 0)
 		return ours;
 	if (errno == EPERM)
-		stap_err("cannot take fd %d of process %d: %s: stap needs the privilege to ptrace-attach to it (CAP_SYS_PTRACE, or the same user with kernel.yama.ptrace_scope allowing it)",
+		stap_err("cannot take fd %d of process %d: %s: stapctl needs the privilege to ptrace-attach to it (CAP_SYS_PTRACE, or the same user with kernel.yama.ptrace_scope allowing it)",
 			 fd, pid, strerror(errno));
 	else if (errno == EBADF)
 		stap_err("process %d has no fd %d", pid, fd);
@@ -195,7 +195,7 @@ int cmd_attach(int argc, char **argv)
 		}
 	}
 	if (!pid || (!nfds && !all) || (nfds && all) || optind < argc) {
-		stap_err("give --pid and either --fd or --all (stap attach --help)");
+		stap_err("give --pid and either --fd or --all (stapctl attach --help)");
 		return STAP_EXIT_USAGE;
 	}
 	if (stap_progs_check(&p))

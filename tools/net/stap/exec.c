@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stap exec: run a program with every TCP socket it connects, accepts or
+ * stapctl exec: run a program with every TCP socket it connects, accepts or
  * listens on tapped, through the preload library (libstap_preload.so).
  */
 #include <errno.h>
@@ -18,7 +18,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: stap exec [PROGRAM OPTIONS] [--preload LIB] -- COMMAND [ARGS...]\n"
+"Usage: stapctl exec [PROGRAM OPTIONS] [--preload LIB] -- COMMAND [ARGS...]\n"
 "\n"
 "Run COMMAND with every TCP socket it connects, accepts or listens on\n"
 "tapped by the programs below (sockets accepted from a tapped listener\n"
@@ -30,14 +30,15 @@ static void usage(FILE *f)
 	stap_progs_usage(f);
 	fprintf(f,
 "\n"
-"  --preload LIB             the preload library (default: the\n"
-"                            libstap_preload.so next to stap, or $STAP_PRELOAD)\n"
+"  --preload LIB             the preload library (default: $STAP_PRELOAD,\n"
+"                            or the libstap_preload.so next to stapctl)\n"
 "  -h, --help                this help\n"
 "\n"
-"Exit status: COMMAND's; 1 when it could not be run; 2 on bad options.\n");
+"Exit status: COMMAND's; 1 when the programs could not be loaded; 127\n"
+"when COMMAND is not found, 126 when it cannot be run; 2 on bad options.\n");
 }
 
-/* The preload library: --preload, $STAP_PRELOAD, or next to stap */
+/* The preload library: --preload, $STAP_PRELOAD, or next to stapctl */
 static int preload_path(const char *opt, char *buf, size_t len)
 {
 	char self[PATH_MAX];
@@ -128,7 +129,7 @@ int cmd_exec(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		stap_err("no COMMAND to run (stap exec --help)");
+		stap_err("no COMMAND to run (stapctl exec --help)");
 		return STAP_EXIT_USAGE;
 	}
 	if (stap_progs_check(&p))

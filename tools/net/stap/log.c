@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stap log: print the records of the logging verdict (samples/bpf
+ * stapctl log: print the records of the logging verdict (samples/bpf
  * stap_verdict_log.bpf.c) as they come, from every "records" ring buffer
  * of a loaded log verdict, or from one map given by id.
  */
@@ -29,9 +29,9 @@ static long printed;
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: stap log [-m MAP_ID] [-n COUNT] [-t SECONDS]\n"
+"Usage: stapctl log [-m MAP_ID] [-n COUNT] [-t SECONDS]\n"
 "\n"
-"Print one line per message seen by the log verdict (stap exec/attach\n"
+"Print one line per message seen by the log verdict (stapctl exec/attach\n"
 "--log): time, direction, socket cookie, addresses, length, verdict and\n"
 "the first bytes, until interrupted. Reads every ring buffer map named\n"
 "\"records\" (each loaded log verdict has one) that exists at start, or\n"
@@ -184,7 +184,7 @@ int cmd_log(int argc, char **argv)
 		if (want)
 			stap_err("map %u: no such ring buffer", want);
 		else
-			stap_err("no log verdict loaded (stap exec --log ...)%s",
+			stap_err("no log verdict loaded (stapctl exec --log ...)%s",
 				 errno == EPERM ?
 				 ": listing maps needs CAP_SYS_ADMIN" : "");
 		return STAP_EXIT_FAIL;
@@ -203,7 +203,7 @@ int cmd_log(int argc, char **argv)
 	ring_buffer__free(rb);
 	return STAP_EXIT_OK;
 bad:
-	stap_err("bad option value '%s' (stap log --help)",
+	stap_err("bad option value '%s' (stapctl log --help)",
 		 optind < argc ? argv[optind] : optarg);
 	return STAP_EXIT_USAGE;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libstap_preload.so: loaded by "stap exec" with LD_PRELOAD, taps the TCP
+ * libstap_preload.so: loaded by "stapctl exec" with LD_PRELOAD, taps the TCP
  * sockets the program connects, accepts or listens on with the programs
  * whose descriptors STAP_FDS names ("send_parse,send_verdict,recv_parse,
  * recv_verdict", -1 for none).
@@ -44,7 +44,7 @@ static void warn_once(int fd, int err)
 			break;
 		}
 	}
-	fprintf(stderr, "stap: cannot tap fd %d: %s%s\n", fd, strerror(err),
+	fprintf(stderr, "stapctl: cannot tap fd %d: %s%s\n", fd, strerror(err),
 		err == ENOPROTOOPT || err == ENOENT ?
 		" (is the stap module loaded?)" : "");
 }

@@ -29,7 +29,7 @@
 #include "stap_verdict_pass.skel.h"
 #include "stap_verdict_ratelimit.skel.h"
 
-const char *stap_prog_name = "stap";
+const char *stap_prog_name = "stapctl";
 
 void stap_err(const char *fmt, ...)
 {
@@ -91,7 +91,7 @@ static const struct sample samples[] = {
 	SAMPLE("deny-prefix", stap_verdict_deny, true, "stap_deny_prefix",
 	       "the --deny list, as prefixes of the message"),
 	SAMPLE("log", stap_verdict_log, true, "stap_log",
-	       "pass every message and record it for 'stap log'"),
+	       "pass every message and record it for 'stapctl log'"),
 	SAMPLE("ratelimit", stap_verdict_ratelimit, true, "stap_ratelimit",
 	       "the --rate limit per connection and direction"),
 };
@@ -531,7 +531,7 @@ int stap_progs_load(struct stap_progs *p)
 		if (!strcmp(l.objs[i].key, "stap_verdict_ratelimit"))
 			ratelimit_config(p, &l.objs[i]);
 		if (bpf_object__load(l.objs[i].obj)) {
-			stap_err("%s: cannot load: %s (rerun with LIBBPF_LOG=1 for the verifier's log)",
+			stap_err("%s: cannot load: %s (libbpf printed the verifier's log above)",
 				 l.objs[i].key, strerror(errno));
 			return -1;
 		}

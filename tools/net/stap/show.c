@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stap show: the tapped sockets of this network namespace, with their
+ * stapctl show: the tapped sockets of this network namespace, with their
  * programs and counters, from sock_diag (tcp_ulp_ops.get_info).
  */
 #include <errno.h>
@@ -39,7 +39,7 @@ struct tap_info {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: stap show [-j]\n"
+"Usage: stapctl show [-j]\n"
 "\n"
 "List the tapped TCP sockets of this network namespace: addresses, state,\n"
 "socket inode, the BPF program ids in each slot (bpftool prog show id\n"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stap(8): run programs with their TCP sockets tapped, tap the sockets of
+ * stapctl(8): run programs with their TCP sockets tapped, tap the sockets of
  * running processes, show the taps and their counters, and print what a
  * logging verdict records.
  */
@@ -24,21 +24,22 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "Usage: stap COMMAND [OPTIONS]\n\n");
+	fprintf(f, "Usage: stapctl COMMAND [OPTIONS]\n\n");
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f,
 "\n"
-"stap COMMAND --help describes each. The stap module must be loaded\n"
+"stapctl COMMAND --help describes each. The stap module must be loaded\n"
 "(modprobe stap); loading programs and tapping other users' sockets\n"
 "need root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_PTRACE).\n"
 "\n"
-"Exit status: 0 on success, 1 on failure, 2 on bad usage; stap exec\n"
+"Exit status: 0 on success, 1 on failure, 2 on bad usage; stapctl exec\n"
 "exits with its command's status.\n");
 }
 
 int main(int argc, char **argv)
 {
+	static char name[32];
 	size_t i;
 
 	if (argc < 2) {
@@ -53,10 +54,11 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name))
 			continue;
-		stap_prog_name = argv[1];
+		snprintf(name, sizeof(name), "stapctl %s", cmds[i].name);
+		stap_prog_name = name;
 		return cmds[i].fn(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "stap: unknown command '%s'\n", argv[1]);
+	fprintf(stderr, "stapctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return STAP_EXIT_USAGE;
 }

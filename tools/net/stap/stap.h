@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * stap(8): tap the TCP sockets of unmodified programs with BPF parsers and
+ * stapctl(8): tap the TCP sockets of unmodified programs with BPF parsers and
  * verdicts, and show what the taps do.
  */
 #ifndef _STAP_TOOL_H
@@ -65,7 +65,7 @@ static inline bool stap_is_tcp(int fd)
 	       (domain == AF_INET || domain == AF_INET6);
 }
 
-extern const char *stap_prog_name;	/* argv[0] of the subcommand */
+extern const char *stap_prog_name;	/* "stapctl COMMAND", for messages */
 
 void stap_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void stap_progs_init(struct stap_progs *p);

@@ -1,15 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# stap(8) on unmodified programs: exec (servers and non-blocking clients),
+# stapctl(8) on unmodified programs: exec (servers and non-blocking clients),
 # attach to a running process (and without the privilege), show, log, a
 # tap the program cannot replace, and real services: redis-server driven
 # by redis-cli and redis-benchmark, nginx driven by curl.
 #
-# STAP_TOOLS names the directory with stap and libstap_preload.so.
+# STAP_TOOLS names the directory with stapctl and libstap_preload.so.
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-STAP=${STAP_TOOLS:-$HERE/../../../../../build/tools}/stap
+STAPCTL=${STAP_TOOLS:-$HERE/../../../../../build/tools}/stapctl
 HELPER="python3 $HERE/stap_tool_helper.py"
 KSFT_SKIP=4
 TESTS=(usage exec_server_deny exec_client_nonblocking show log
@@ -68,50 +68,50 @@ expect_match() {
 test_usage() {
 	local out rc
 
-	"$STAP" --help | grep -q '^Usage: stap COMMAND' || return 1
+	"$STAPCTL" --help | grep -q '^Usage: stapctl COMMAND' || return 1
 	for c in exec attach show log; do
-		"$STAP" $c --help | grep -q "^Usage: stap $c" || return 1
+		"$STAPCTL" $c --help | grep -q "^Usage: stapctl $c" || return 1
 	done
-	out=$("$STAP" frobnicate 2>&1); rc=$?
+	out=$("$STAPCTL" frobnicate 2>&1); rc=$?
 	expect "unknown command" "$rc" 2 || return 1
 	expect_match "unknown command" "$out" "unknown command 'frobnicate'" ||
 		return 1
-	out=$("$STAP" exec -- true 2>&1); rc=$?
+	out=$("$STAPCTL" exec -- true 2>&1); rc=$?
 	expect "no verdict" "$rc" 2 || return 1
 	expect_match "no verdict" "$out" "no verdict" || return 1
-	out=$("$STAP" exec --parser nosuch --verdict pass -- true 2>&1); rc=$?
+	out=$("$STAPCTL" exec --parser nosuch --verdict pass -- true 2>&1); rc=$?
 	expect "unknown parser" "$rc" 1 || return 1
 	expect_match "unknown parser" "$out" "not a built-in parser" || return 1
-	out=$("$STAP" exec --log --deny X -- true 2>&1); rc=$?
+	out=$("$STAPCTL" exec --log --deny X -- true 2>&1); rc=$?
 	expect "two verdicts" "$rc" 2 || return 1
-	out=$("$STAP" attach --pid 1 2>&1); rc=$?
+	out=$("$STAPCTL" attach --pid 1 2>&1); rc=$?
 	expect "attach without fd" "$rc" 2 || return 1
-	out=$("$STAP" exec --verdict pass -- /nonexistent 2>&1); rc=$?
+	out=$("$STAPCTL" exec --verdict pass -- /nonexistent 2>&1); rc=$?
 	expect "missing command" "$rc" 127 || return 1
-	"$STAP" exec --verdict pass -- sh -c 'exit 7'; rc=$?
+	"$STAPCTL" exec --verdict pass -- sh -c 'exit 7'; rc=$?
 	expect "command status" "$rc" 7
 }
 
-# A server under stap exec: its listener is tapped, so the connection it
+# A server under stapctl exec: its listener is tapped, so the connection it
 # accepts is too; QUIT lines never reach it, so it never echoes them.
 test_exec_server_deny() {
 	local got
 
-	bg "$STAP" exec --parser lines --deny 'QUIT' --recv-only -- \
+	bg "$STAPCTL" exec --parser lines --deny 'QUIT' --recv-only -- \
 		$HELPER server $PORT "$T"
 	wait_for "$T/ready" || return 1
 	got=$($HELPER client $PORT 'HELLO\nQUIT now\nBYE\n')
 	expect "echo" "$got" "b'HELLO\\nBYE\\n'"
 }
 
-# A client under stap exec connecting without blocking: tapped once the
+# A client under stapctl exec connecting without blocking: tapped once the
 # connection is up (SO_ERROR), before it sends.
 test_exec_client_nonblocking() {
 	local got
 
 	bg $HELPER server $PORT "$T"
 	wait_for "$T/ready" || return 1
-	got=$("$STAP" exec --parser lines --deny 'SECRET' --send-only -- \
+	got=$("$STAPCTL" exec --parser lines --deny 'SECRET' --send-only -- \
 		$HELPER client --nonblock $PORT 'a\nSECRET 1\nb\n')
 	expect "echo" "$got" "b'a\\nb\\n'"
 }
@@ -119,19 +119,19 @@ test_exec_client_nonblocking() {
 test_show() {
 	local got json
 
-	bg "$STAP" exec --parser lines --deny 'QUIT' --recv-only -- \
+	bg "$STAPCTL" exec --parser lines --deny 'QUIT' --recv-only -- \
 		$HELPER server $PORT "$T" --wait
 	wait_for "$T/ready" || return 1
 	bg $HELPER client $PORT 'one\ntwo\nQUIT\n'
 	wait_for "$T/fd" || return 1
 	sleep 1
-	got=$("$STAP" show) || return 1
+	got=$("$STAPCTL" show) || return 1
 	echo "$got" | sed 's/^/# /'
 	expect_match "show" "$got" "127.0.0.1:$PORT -> 127.0.0.1:" || return 1
 	expect_match "show" "$got" "rx pass 2 msgs 8 bytes, drop 1 msgs 5 bytes" ||
 		return 1
 	expect_match "show" "$got" "LISTEN .*127.0.0.1:$PORT -> \*" || return 1
-	json=$("$STAP" show -j) || return 1
+	json=$("$STAPCTL" show -j) || return 1
 	echo "$json" | python3 -c "
 import json, sys
 taps = json.load(sys.stdin)
@@ -149,10 +149,10 @@ assert t['stats']['rx_pass_msgs'] == 2 and t['stats']['rx_drop_msgs'] == 1, t
 test_log() {
 	local got
 
-	bg "$STAP" exec --parser lines --log --recv-only -- \
+	bg "$STAPCTL" exec --parser lines --log --recv-only -- \
 		$HELPER server $PORT "$T"
 	wait_for "$T/ready" || return 1
-	bg sh -c "'$STAP' log -n 2 -t 60 > '$T/log'"
+	bg sh -c "'$STAPCTL' log -n 2 -t 60 > '$T/log'"
 	sleep 1
 	got=$($HELPER client $PORT 'GET /a\nPING\n')
 	expect "echo" "$got" "b'GET /a\\nPING\\n'" || return 1
@@ -168,7 +168,7 @@ test_log() {
 	expect_match "log" "$(sed -n 2p "$T/log")" 'len 5 verdict pass "PING\\n"'
 }
 
-# A server started without stap, tapped through its pid and fd
+# A server started without stapctl, tapped through its pid and fd
 attach_and_send() {
 	local fd
 
@@ -177,7 +177,7 @@ attach_and_send() {
 	bg sh -c "$HELPER client $PORT 'x\nDROP me\ny\n' > '$T/got'"
 	wait_for "$T/fd" || return 1
 	fd=$(cat "$T/fd")
-	"$STAP" attach --pid "${PIDS[0]}" --fd "$fd" --parser lines \
+	"$STAPCTL" attach --pid "${PIDS[0]}" --fd "$fd" --parser lines \
 		--deny DROP --recv-only > "$T/attach" || return 1
 	expect_match "attach" "$(cat "$T/attach")" \
 		"^tapped fd $fd of process ${PIDS[0]}: 127.0.0.1:$PORT -> 127.0.0.1:" ||
@@ -191,7 +191,7 @@ test_attach_running_process() {
 	attach_and_send
 }
 
-# The same user cannot take the socket of a root process: stap says what
+# The same user cannot take the socket of a root process: stapctl says what
 # is missing and taps nothing.
 test_attach_needs_privilege() {
 	local out rc
@@ -202,11 +202,11 @@ test_attach_needs_privilege() {
 	bg sh -c "$HELPER client $PORT 'x\n' > '$T/got'"
 	wait_for "$T/fd" || return 1
 	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$STAP" attach --pid "${PIDS[0]}" --fd "$(cat "$T/fd")" \
+		"$STAPCTL" attach --pid "${PIDS[0]}" --fd "$(cat "$T/fd")" \
 		--verdict pass 2>&1); rc=$?
 	echo "# $out"
 	expect "rc" "$rc" 1 || return 1
-	expect_match "message" "$out" "Operation not permitted: stap needs the privilege to ptrace-attach" ||
+	expect_match "message" "$out" "Operation not permitted: stapctl needs the privilege to ptrace-attach" ||
 		return 1
 	touch "$T/go"
 	wait "${PIDS[1]}"
@@ -228,7 +228,7 @@ test_redis() {
 	local cli="redis-cli -p $PORT" got rc
 
 	command -v redis-server > /dev/null || return $KSFT_SKIP
-	bg "$STAP" exec --parser resp --deny FLUSHALL \
+	bg "$STAPCTL" exec --parser resp --deny FLUSHALL \
 		--deny-disconnect CONFIG -- \
 		redis-server --port $PORT --bind 127.0.0.1 --save '' \
 		--appendonly no --dir "$T" --logfile "$T/redis.log"
@@ -248,7 +248,7 @@ test_redis() {
 	      tr '\r' '\n' | grep -c 'requests per second')
 	expect "benchmark" "$got" 2 || return 1
 	expect "dbsize" "$($cli DBSIZE)" 2 || return 1
-	"$STAP" show | grep -q "127.0.0.1:$PORT" || return 1
+	"$STAPCTL" show | grep -q "127.0.0.1:$PORT" || return 1
 	expect "still serving" "$($cli GET k)" v
 }
 
@@ -285,7 +285,7 @@ test_nginx() {
 		}
 	}
 	EOF
-	bg "$STAP" exec --parser http --deny 'DELETE ' -- \
+	bg "$STAPCTL" exec --parser http --deny 'DELETE ' -- \
 		nginx -c "$T/nginx.conf" -e "$T/error.log"
 	for i in $(seq 1 100); do
 		curl -s "$url/" > /dev/null && break
