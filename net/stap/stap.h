@@ -99,7 +99,6 @@ int stap_proc_register(void);
 void stap_proc_unregister(void);
 
 /* stap_main.c */
-void stap_update_sk_prot(struct sock *sk, struct stap_context *ctx);
 struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg);
 int stap_defer(struct sock *sk, void (*fn)(struct sock *sk));
 void stap_disconnect(struct sock *sk, struct stap_context *ctx);
@@ -111,8 +110,6 @@ void stap_bpf_put_progs(struct stap_context *ctx);
 void stap_bpf_dup_progs(struct stap_context *dst,
 			const struct stap_context *src);
 void stap_bpf_fill_ids(const struct stap_context *ctx, struct stap_params *p);
-int stap_bpf_run(struct bpf_prog *prog, struct sock *sk, struct sk_buff *skb,
-		 u8 pkt_type);
 int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
 		   struct sock *sk, struct sk_buff *skb, unsigned int max);
 bool stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
@@ -126,7 +123,6 @@ struct sk_buff *stap_strp_view(struct sk_buff *skb, unsigned int off,
 int stap_strp_feed(struct stap_strp *strp, struct stap_context *ctx,
 		   struct sock *sk, struct sk_buff *skb, unsigned int off,
 		   unsigned int len, unsigned int max);
-unsigned int stap_strp_held(const struct stap_strp *strp);
 void stap_strp_init(struct stap_strp *strp, enum stap_slot slot,
 		    bool (*rcv_msg)(struct sock *sk, struct stap_context *ctx,
 				    struct sk_buff *msg));

@@ -134,8 +134,8 @@ void stap_bpf_fill_ids(const struct stap_context *ctx, struct stap_params *p)
  *
  * Return: the program's return value, or -1 after a redirect.
  */
-int stap_bpf_run(struct bpf_prog *prog, struct sock *sk, struct sk_buff *skb,
-		 u8 pkt_type)
+static int stap_bpf_run(struct bpf_prog *prog, struct sock *sk,
+			struct sk_buff *skb, u8 pkt_type)
 {
 	int ret;
 

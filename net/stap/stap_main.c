@@ -41,7 +41,7 @@ static int stap_conf(const struct stap_context *ctx)
  * @sk: socket, owned by the caller
  * @ctx: its context
  */
-void stap_update_sk_prot(struct sock *sk, struct stap_context *ctx)
+static void stap_update_sk_prot(struct sock *sk, struct stap_context *ctx)
 {
 	int ip_ver = sk->sk_family == AF_INET6 ? STAPV6 : STAPV4;
 

@@ -221,17 +221,6 @@ int stap_strp_feed(struct stap_strp *strp, struct stap_context *ctx,
 }
 
 /**
- * stap_strp_held() - bytes taken into a message not complete yet
- * @strp: framing state
- *
- * Return: the bytes, 0 between messages.
- */
-unsigned int stap_strp_held(const struct stap_strp *strp)
-{
-	return strp->head ? strp->head->len : 0;
-}
-
-/**
  * stap_strp_init() - set up the framing of one direction
  * @strp: framing state
  * @slot: the direction's parser slot
