@@ -109,6 +109,8 @@ guest_main() {
 		return
 	fi
 	export STAP_KO=$(cat $run/module)
+	# The host retries a boot that died before this line, never after.
+	echo "vmtest: guest $(uname -r) booted"
 	if [ -n "$(cat $run/module)" ]; then
 		insmod "$(cat $run/module)" || {
 			echo 126 > $run/rc
@@ -168,6 +170,18 @@ case "$KERNEL" in
 esac
 [ -d "$MODTREE" ] || die "no module tree $MODTREE"
 RELEASE=$(basename "$MODTREE")
+
+# 7.x turns on high-resolution timers by enabling a static key from a work
+# item (hrtimer_hres_workfn), about 30 s into the debug kernel's boot under
+# TCG. Its jump sites are in enqueue_task_fair() and set_next_task_fair(),
+# which the other vCPU runs all the time; QEMU's multi-threaded TCG lets
+# that vCPU execute the int3 text_poke_bp() leaves there after the patch
+# is done (an "Oops: int3" at those two sites, as seen in 2 of 4 boots).
+# With highres=off the key never changes. 6.1 and 6.12 have no such key.
+KARGS=
+case "$RELEASE" in
+[7-9].*) KARGS="highres=off" ;;
+esac
 
 if [ $MODULE_SET -eq 0 ]; then
 	MODULE=$PROJ/build/$TAG/net/stap/stap.ko
@@ -312,7 +326,7 @@ run_guest() {
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 "$@" -smp 2 -m 4G \
 		-nodefaults -display none -no-reboot \
 		-serial stdio -kernel "$IMAGE" -initrd "$INITRD" \
-		-append "console=ttyS0 no5lvl acpi=noirq panic=-1 printk.time=1 loglevel=5 kmemleak=on softlockup_panic=0 vmtest.proj=$PROJ" \
+		-append "console=ttyS0 no5lvl acpi=noirq panic=-1 printk.time=1 loglevel=5 kmemleak=on softlockup_panic=0 $KARGS vmtest.proj=$PROJ" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$PROJ",mount_tag=proj,security_model=none,multidevs=remap \
 		-virtfs local,path="$RUN",mount_tag=vmrun,security_model=none,multidevs=remap \
@@ -320,25 +334,36 @@ run_guest() {
 	qrc=${PIPESTATUS[0]}
 }
 
+# boot_died: the guest kernel died before the module was loaded (QEMU
+# exits on the panic: panic=-1 and -no-reboot). Such a crash cannot be
+# stap's; one that comes later always fails the run.
+boot_died() {
+	! grep -q "vmtest: guest .* booted" "$LOG" &&
+		grep -aqE "Kernel panic|Oops|BUG:" "$LOG"
+}
+
 TCG=(-accel tcg,thread=multi -cpu max)
 case "$ACCEL_MODE" in
-kvm)	run_guest -accel kvm -cpu host ;;
-tcg)	run_guest "${TCG[@]}" ;;
-auto)
-	if kvm_boots; then
-		run_guest -accel kvm -cpu host
-		# KVM that passed the probe but did not reach the command
-		# (QEMU aborted, or the guest printed nothing): TCG instead.
-		if [ ! -s "$RUN/rc" ] && [ "$qrc" -ne 124 ] && [ "$qrc" -ne 137 ] &&
-		   ! grep -q "vmtest: guest .* ready" "$LOG"; then
-			echo "vmtest: the KVM guest did not start (QEMU exited $qrc), using TCG"
-			echo no > "$(kvm_stamp)"
-			run_guest "${TCG[@]}"
-		fi
-	else
-		run_guest "${TCG[@]}"
-	fi ;;
+kvm)	ACCEL=(-accel kvm -cpu host) ;;
+tcg)	ACCEL=("${TCG[@]}") ;;
+auto)	if kvm_boots; then ACCEL=(-accel kvm -cpu host); else ACCEL=("${TCG[@]}"); fi ;;
 esac
+for attempt in 1 2 3; do
+	run_guest "${ACCEL[@]}"
+	[ -s "$RUN/rc" ] || [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ] && break
+	if [ "$ACCEL_MODE" = auto ] && [ "${ACCEL[1]}" = kvm ] &&
+	   ! grep -q "vmtest: guest .* booted" "$LOG"; then
+		# KVM passed the probe but did not start this guest.
+		echo "vmtest: the KVM guest did not start (QEMU exited $qrc), using TCG"
+		echo no > "$(kvm_stamp)"
+		ACCEL=("${TCG[@]}")
+	elif boot_died && [ $attempt -lt 3 ]; then
+		cp "$LOG" "$LOG.boot$attempt"
+		echo "vmtest: the guest kernel died while booting, before any module was loaded (log: $LOG.boot$attempt): booting again"
+	else
+		break
+	fi
+done
 
 if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
 	echo "vmtest: FAIL: the guest did not finish within ${TIMEOUT}s (log: $LOG)"

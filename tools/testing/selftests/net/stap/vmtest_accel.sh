@@ -17,22 +17,33 @@
 #   force-tcg      VMTEST_ACCEL=tcg never starts KVM
 #   force-kvm      VMTEST_ACCEL=kvm with a broken KVM fails with 126
 #   bad-mode       VMTEST_ACCEL=other is refused with 126
+#   boot-dies-once the guest kernel panics while booting, before any
+#                  module is loaded (as 7.3 did under MTTCG): booted again
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 VMTEST=$HERE/vmtest.sh
 REAL=$(command -v qemu-system-x86_64) || { echo "no qemu-system-x86_64"; exit 1; }
-CASES="kvm-aborts kvm-hangs kvm-dies-late force-tcg force-kvm bad-mode"
+CASES="kvm-aborts kvm-hangs kvm-dies-late force-tcg force-kvm bad-mode boot-dies-once"
 
 # stand_in MODE DIR: a qemu-system-x86_64 in DIR that logs its accelerator
-# and plays MODE for KVM (abort, hang, probe-only); TCG runs the real QEMU.
+# and plays MODE for KVM (abort, hang, probe-only); TCG runs the real QEMU,
+# but for MODE panic-once, whose first TCG guest dies while booting.
 stand_in() {
 	cat > "$2/qemu-system-x86_64" <<STANDIN
 #!/bin/bash
 args=" \$* "
 case "\$args" in
 *" -accel kvm "*) ;;
-*) echo tcg >> "$2/calls"; exec "$REAL" "\$@" ;;
+*)
+	echo tcg >> "$2/calls"
+	if [ $1 = panic-once ] && [ ! -e "$2/panicked" ]; then
+		: > "$2/panicked"
+		echo "[   31.000000] Oops: int3: 0000 [#1] SMP KASAN NOPTI"
+		echo "[   31.000001] Kernel panic - not syncing: Fatal exception in interrupt"
+		exit 0
+	fi
+	exec "$REAL" "\$@" ;;
 esac
 echo kvm >> "$2/calls"
 case $1 in
@@ -114,6 +125,10 @@ run_case() {
 		stand_in abort "$dir"
 		vm "$dir" VMTEST_ACCEL=hvf; rc=$?
 		expect "$dir" 126 $rc "" "VMTEST_ACCEL must be auto, kvm or tcg" ;;
+	boot-dies-once)
+		stand_in panic-once "$dir"
+		vm "$dir" VMTEST_ACCEL=tcg; rc=$?
+		expect "$dir" 3 $rc "tcg tcg" "died while booting, before any module" ;;
 	*)
 		echo "vmtest_accel: unknown case '$1' (cases: $CASES)"
 		return 2 ;;
