@@ -79,6 +79,64 @@ count_tap() {
 	done < "$out"
 }
 
+# make KDIR=... as an operator runs it against a kernel's headers: here
+# Debian's, extracted in the cache; no scripts/kernel.sh inside make.
+kdir_build() {
+	local kdir
+	kdir=$("$TOP/scripts/kernel.sh" kdir "$1") || return 1
+	make -s -C "$TOP" KDIR="$kdir" &&
+		modinfo -F vermagic "$TOP/build/kdir-$(kernel_release "$kdir")/net/stap/stap.ko"
+}
+
+kernel_release() {
+	sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' "$1/include/generated/utsrelease.h"
+}
+
+# make install DESTDIR=...: exactly these files, nothing else.
+install_lists_files() {
+	local kdir rel dest=$RES/install got want
+	kdir=$("$TOP/scripts/kernel.sh" kdir 6.1) || return 1
+	rel=$(kernel_release "$kdir")
+	rm -rf "$dest"
+	make -s -C "$TOP" install KDIR="$kdir" DESTDIR="$dest" PREFIX=/usr || return 1
+	got=$(cd "$dest" && find . ! -type d | sort)
+	want=$(sort <<-EOF
+	./lib/modules/$rel/updates/stap.ko
+	./usr/include/linux/stap.h
+	./usr/include/stap/stap_common.bpf.h
+	./usr/include/stap/stap_samples.h
+	./usr/lib/stap/libstap_preload.so
+	$(cd "$TOP/build/samples" && ls ./*.bpf.o | sed 's|^\./|./usr/lib/stap/samples/|')
+	./usr/lib/stap/stapctl
+	./usr/sbin/stapctl
+	./usr/share/bash-completion/completions/stapctl
+	./usr/share/man/man8/stapctl.8
+	EOF
+	)
+	echo "$got"
+	[ "$got" = "$want" ] || { diff <(echo "$want") <(echo "$got"); return 1; }
+	[ "$(readlink -f "$dest/usr/sbin/stapctl")" = "$dest/usr/lib/stap/stapctl" ]
+}
+
+# The DKMS package test in the VM (stap_dkms.sh), on a Debian kernel.
+vm_dkms() {
+	local k=$1 out=$RES/dkms-$1.tap hdrs rc
+	echo "check: DKMS packages in the VM on $k"
+	hdrs=$("$TOP/scripts/kernel.sh" headers-debs "$k" | tr '\n' ' ') || {
+		nok "DKMS on $k: no header packages"
+		return
+	}
+	"$VMTEST" -k "$k" -m '' -t 900 -l "$RES/console-dkms-$k.log" -- \
+		env STAP_DEB_DIR="$TOP/build/deb" STAP_HDR_DEBS="$hdrs" \
+		"$TOP/tools/testing/selftests/net/stap/stap_dkms.sh" > "$out" 2>&1
+	rc=$?
+	count_tap "$out" "$k (DKMS)"
+	if [ $rc -ne 0 ]; then
+		nok "DKMS VM run on $k exited $rc (see $out)"
+		grep -E '^(not ok|# )' "$out" | tail -n 30 | sed 's/^/    /'
+	fi
+}
+
 vm_tests() {
 	local k=$1 out=$RES/selftests-$1.tap rc
 	echo "check: selftests in the VM on $k"
@@ -95,7 +153,12 @@ vm_tests() {
 step "build: stap.ko for $KERNELS" make -s -C "$TOP" modules
 step "build: selftests and BPF skeletons" make -s -C "$TOP" selftests
 step "build: samples/bpf and stap_loader" make -s -C "$TOP" samples
-step "build: the stap tool and its preload library" make -s -C "$TOP" tools
+step "build: stapctl, its man page and preload library" make -s -C "$TOP" tools
+for k in 6.1 6.12; do
+	step "build: make KDIR= against Debian's $k headers" kdir_build "$k"
+done
+step "install: make install DESTDIR= installs exactly its files" install_lists_files
+step "package: make deb builds stap-dkms and stap-tools" make -s -C "$TOP" deb
 while IFS= read -r line; do
 	echo "$line"
 	case "$line" in
@@ -112,6 +175,9 @@ for c in $("$ACCEL_TEST" list); do
 done
 for k in $KERNELS; do
 	vm_tests "$k"
+	case $k in
+	6.1|6.12) vm_dkms "$k" ;;
+	esac
 done
 
 echo "check: $(( $(date +%s) - t0 )) s"

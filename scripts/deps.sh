@@ -10,6 +10,7 @@ PKGS=(
 	build-essential bc bison flex cpio kmod xz-utils zstd
 	libelf-dev libssl-dev dwarves python3 perl rsync
 	clang llvm libbpf-dev bpftool
+	debhelper dh-dkms dkms
 	sparse
 	qemu-system-x86 busybox-static
 	iproute2 procps

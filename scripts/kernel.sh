@@ -11,6 +11,11 @@
 #                            does not build it)
 #   kernel.sh sparse         build and print a sparse new enough for 7.3
 #                            (bookworm's 0.6.4 lacks __typeof_unqual__)
+#   kernel.sh headers-debs VER
+#                            fetch and print the .deb files a guest booted
+#                            on VER (6.1, 6.12) installs to build modules:
+#                            the headers and what they need that this
+#                            machine lacks, except the kernel image
 #
 # Kernels come from Debian through a private apt configuration (own source
 # list and state directory under the cache), with "apt-get download" and
@@ -138,6 +143,63 @@ fix_debian_headers() {
 	grep -q "$root" "$hdr/Makefile" || die "cannot fix $hdr/Makefile"
 }
 
+# deps_of SUITE PKG: PKG's Depends and Pre-Depends, one line per
+# dependency, alternatives joined with "|" (virtual names as "<name>").
+deps_of() {
+	apt_private "$1" apt-cache depends --no-recommends --no-suggests \
+		--no-conflicts --no-breaks --no-replaces --no-enhances "$2" |
+		awk '$1 ~ /Depends:$/ {
+			g = g (g == "" ? "" : "|") $2
+			if ($1 !~ /^\|/) { print g; g = "" }
+		}'
+}
+
+# Names this machine has installed or provided, one a line.
+host_names() {
+	dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Provides}\n' |
+		awk '$1 == "ii" {
+			for (i = 2; i <= NF; i++)
+				if ($i !~ /^\(|\)/) { sub(/,$/, "", $i); print $i }
+		}' | sort -u
+}
+
+# headers_debs VER: the header packages of VER's Debian kernel and the
+# packages they need that this machine lacks (the guest's root is this
+# machine's), fetched; print the .deb paths. The image is left out: the
+# guest runs that kernel without its package.
+headers_debs() {
+	local ver=$1 suite dir release have want=() todo p dep alt ok
+	suite=$(suite_of "$ver")
+	dir=$(prepare_debian "$ver")
+	release=$(cat "$dir/release")
+	have=$(host_names)
+	todo=("linux-headers-$release")
+	while [ ${#todo[@]} -gt 0 ]; do
+		p=${todo[0]}
+		todo=("${todo[@]:1}")
+		case " ${want[*]} " in *" $p "*) continue ;; esac
+		want+=("$p")
+		while read -r dep; do
+			ok=0
+			for alt in ${dep//|/ }; do
+				alt=${alt#<}
+				alt=${alt%>}
+				case "$alt" in
+				"linux-image-$release"*) ok=1 ;;
+				*) grep -qx -- "$alt" <<< "$have" && ok=1 ;;
+				esac
+			done
+			[ $ok -eq 1 ] && continue
+			alt=${dep%%|*}
+			case "$alt" in
+			"<"*) die "$p needs ${dep//[<>]/}: not installed here, not in $suite" ;;
+			esac
+			todo+=("$alt")
+		done < <(deps_of "$suite" "$p")
+	done
+	fetch "$suite" "${want[@]}"
+}
+
 config_hash() {
 	cat "$CFGDIR/config" "$CFGDIR/config.vm" "$CFGDIR/config.debug" |
 		sha256sum | cut -c1-12
@@ -245,9 +307,17 @@ prepare() {
 
 main() {
 	local what=${1:-} ver=${2:-6.1} dir release
-	[ -n "$what" ] || die "usage: kernel.sh prepare|kdir|image|modules|src VER"
+	[ -n "$what" ] ||
+		die "usage: kernel.sh prepare|kdir|image|modules|src|headers-debs VER"
 	if [ "$what" = sparse ]; then
 		build_sparse
+		return
+	fi
+	if [ "$what" = headers-debs ]; then
+		case "$ver" in
+		6.1|6.12) headers_debs "$ver" ;;
+		*) die "headers-debs: only Debian's kernels (6.1, 6.12)" ;;
+		esac
 		return
 	fi
 	if [ "$what" = src ]; then
