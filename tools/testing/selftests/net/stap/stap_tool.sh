@@ -72,6 +72,13 @@ test_usage() {
 	for c in exec attach show log; do
 		"$STAPCTL" $c --help | grep -q "^Usage: stapctl $c" || return 1
 	done
+	# stapctl(8) renders, with no groff warning, and names every command
+	out=$(MANWIDTH=80 man --warnings -l "$STAPCTL.8" 2>&1 >/dev/null)
+	expect "man -l stapctl.8 warnings" "$out" "" || return 1
+	out=$(MANWIDTH=80 man -l "$STAPCTL.8" 2>/dev/null)
+	for c in exec attach show log; do
+		expect_match "stapctl.8" "$out" "stapctl $c" || return 1
+	done
 	out=$("$STAPCTL" frobnicate 2>&1); rc=$?
 	expect "unknown command" "$rc" 2 || return 1
 	expect_match "unknown command" "$out" "unknown command 'frobnicate'" ||
