@@ -12,6 +12,7 @@
 #include <net/inet_common.h>
 #include <net/netlink.h>
 #include <net/tcp.h>
+#include <net/transp_v6.h>
 
 #include "stap.h"
 #include "trace.h"
@@ -509,14 +510,32 @@ static void stap_build_proto(struct sock *sk)
 				  &tcpv4_prot_mutex);
 }
 
+/* stap's protos are built from TCP's own. A socket whose proto another
+ * layer has replaced (a sockmap member runs on tcp_bpf's) would have the
+ * global tables rebuilt from that layer's under live sockets.
+ */
+static bool stap_sk_is_tcp(const struct sock *sk)
+{
+	const struct proto *prot = READ_ONCE(sk->sk_prot);
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		return prot == &tcpv6_prot;
+#endif
+	return prot == &tcp_prot;
+}
+
 /* Called with the socket owned, from setsockopt(TCP_ULP). */
 static int stap_init(struct sock *sk)
 {
 	struct stap_context *ctx;
 	int state = sk->sk_state;
 
+	sock_owned_by_me(sk);
 	if (!sk->sk_socket)
 		return -EINVAL;
+	if (!stap_sk_is_tcp(sk))
+		return -EBUSY;
 	if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT &&
 	    state != TCP_LISTEN)
 		return -ENOTCONN;

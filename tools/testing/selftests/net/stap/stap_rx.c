@@ -1267,6 +1267,37 @@ TEST_F(attach, sol_stap_without_ulp)
 	EXPECT_EQ(errno, ENOPROTOOPT);
 }
 
+/* A sockmap member runs on tcp_bpf's proto: stap refuses it, and takes
+ * the same socket once it has left the map.
+ */
+TEST(sockmap_member_refused)
+{
+	int map, cfd, sfd, key = 0, val;
+	char buf[8];
+
+	if (!stap_available())
+		SKIP(return, "stap module not loaded");
+	map = bpf_map_create(BPF_MAP_TYPE_SOCKMAP, NULL, sizeof(key),
+			     sizeof(val), 1, NULL);
+	ASSERT_GE(map, 0);
+	ASSERT_EQ(stap_pair(AF_INET, &cfd, &sfd), 0);
+	val = sfd;
+	ASSERT_EQ(bpf_map_update_elem(map, &key, &val, BPF_ANY), 0);
+
+	EXPECT_EQ(stap_ulp(sfd), -1);
+	EXPECT_EQ(errno, EBUSY);
+	/* The socket is untouched: data still flows */
+	ASSERT_EQ(stap_write_all(cfd, "ping", 4), 0);
+	ASSERT_EQ(stap_read_all(sfd, buf, 4), 0);
+	EXPECT_EQ(memcmp(buf, "ping", 4), 0);
+
+	ASSERT_EQ(bpf_map_delete_elem(map, &key), 0);
+	EXPECT_EQ(stap_ulp(sfd), 0);
+	close(map);
+	close(cfd);
+	close(sfd);
+}
+
 /* A tapped listener gives every accepted socket its programs. */
 TEST(listener_inherits)
 {
