@@ -18,9 +18,10 @@
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 HELPER="python3 $HERE/stap_tool_helper.py"
-KSFT_SKIP=4
 TESTS=(headers install_packages dkms_built modprobe stapctl_taps
        purge removed)
+# shellcheck source=stap_lib.sh
+. "$HERE/stap_lib.sh"
 REL=$(uname -r)
 PORT=7200
 # apt and dpkg see no package source: only the .deb files given here.
@@ -43,12 +44,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-expect() {
-	if [ "$2" != "$3" ]; then
-		echo "$1: expected '$3', got '$2'"
-		return 1
-	fi
-}
 
 # The header packages depend on the kernel image package, for 6.12: the
 # guest runs that kernel without it, so a package stands in for it.
@@ -161,14 +156,7 @@ elif [ -z "${STAP_DEB_DIR:-}" ] || [ -z "${STAP_HDR_DEBS:-}" ]; then
 elif grep -qs '^stap ' /proc/modules; then
 	why="a stap module is loaded"
 fi
-if [ -n "$why" ]; then
-	for t in "${TESTS[@]}"; do
-		num=$((num + 1))
-		echo "ok $num $t # SKIP $why"
-	done
-	echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:${#TESTS[@]} error:0"
-	exit $KSFT_SKIP
-fi
+[ -z "$why" ] || ktap_skip_all "$why"
 [ -e "$MANDB" ] && mv "$MANDB" "$T/mandb"
 for t in "${TESTS[@]}"; do
 	num=$((num + 1))

@@ -11,10 +11,11 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 STAPCTL=${STAP_TOOLS:-$HERE/../../../../../build/tools}/stapctl
 HELPER="python3 $HERE/stap_tool_helper.py"
-KSFT_SKIP=4
 TESTS=(usage exec_server_deny exec_client_nonblocking show log
        attach_running_process attach_needs_privilege tap_cannot_be_replaced
        redis nginx)
+# shellcheck source=stap_lib.sh
+. "$HERE/stap_lib.sh"
 PORT=7100
 pass=0
 fail=0
@@ -51,12 +52,6 @@ wait_for() {
 	return 1
 }
 
-expect() {
-	if [ "$2" != "$3" ]; then
-		echo "# $1: expected '$3', got '$2'"
-		return 1
-	fi
-}
 
 expect_match() {
 	if ! echo "$2" | grep -q -- "$3"; then
@@ -315,14 +310,7 @@ hello"
 
 echo "TAP version 13"
 echo "1..${#TESTS[@]}"
-if ! grep -q '^stap ' /proc/modules; then
-	for t in "${TESTS[@]}"; do
-		num=$((num + 1))
-		echo "ok $num $t # SKIP stap module not loaded"
-	done
-	echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:${#TESTS[@]} error:0"
-	exit $KSFT_SKIP
-fi
+grep -q '^stap ' /proc/modules || ktap_skip_all "stap module not loaded"
 for t in "${TESTS[@]}"; do
 	num=$((num + 1))
 	T=$(mktemp -d /tmp/stap_tool.XXXXXX)
