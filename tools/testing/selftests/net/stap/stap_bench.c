@@ -67,14 +67,6 @@ static unsigned short listen_port, relay_port;
 static double duration = 1.0;
 static __u8 deny[DENY_ENTRIES][KEY_LEN];
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "stap_bench: %s: %s\n", what, strerror(errno));
@@ -334,7 +326,7 @@ static void *sink_thread(void *arg)
 	while ((n = recv(s->fd, buf, sizeof(buf), 0)) > 0)
 		s->bytes += n;
 	s->stalled = n < 0;
-	s->end = now();
+	s->end = stap_now();
 	return NULL;
 }
 
@@ -351,8 +343,8 @@ static void run_tput(enum cfg c, size_t size, int rep)
 	pair(c, &cfd, &s.fd);
 	pthread_create(&t, NULL, sink_thread, &s);
 	cpu = cpu_busy();
-	start = now();
-	while (now() - start < duration && !stalled)
+	start = stap_now();
+	while (stap_now() - start < duration && !stalled)
 		stalled = send_all(cfd, msg, size);
 	shutdown(cfd, SHUT_WR);
 	pthread_join(t, NULL);
@@ -421,15 +413,15 @@ static void run_rr(enum cfg c, size_t size, int rep)
 	frame(msg, size);
 	pair(c, &cfd, &e.fd);
 	pthread_create(&t, NULL, echo_thread, &e);
-	start = now();
-	while ((t0 = now()) - start < duration && n < cap) {
+	start = stap_now();
+	while ((t0 = stap_now()) - start < duration && n < cap) {
 		if (send_all(cfd, msg, size) || recv_all(cfd, back, size))
 			break;
-		rtt[n++] = now() - t0;
+		rtt[n++] = stap_now() - t0;
 	}
 	shutdown(cfd, SHUT_WR);
 	pthread_join(t, NULL);
-	if (now() - start < duration || !n) {
+	if (stap_now() - start < duration || !n) {
 		printf("rr\t%s\t%zu\t%d\tstalled\n", cfg_names[c], size, rep);
 		goto out;
 	}
@@ -467,11 +459,11 @@ static void *scale_sink(void *arg)
 		add.data.fd = s->sfd[i];
 		epoll_ctl(ep, EPOLL_CTL_ADD, s->sfd[i], &add);
 	}
-	last = now();
-	while (s->open && now() - last < STALL_SECS) {
+	last = stap_now();
+	while (s->open && stap_now() - last < STALL_SECS) {
 		k = epoll_wait(ep, ev, 64, 1000);
 		if (k > 0)
-			last = now();
+			last = stap_now();
 		for (i = 0; i < k; i++) {
 			r = recv(ev[i].data.fd, buf, sizeof(buf), MSG_DONTWAIT);
 			if (r > 0) {
@@ -484,7 +476,7 @@ static void *scale_sink(void *arg)
 		}
 	}
 	s->stalled = s->open;
-	s->end = now();
+	s->end = stap_now();
 	close(ep);
 	return NULL;
 }
@@ -519,8 +511,8 @@ static void run_scale(enum cfg c, int n, int rep)
 	for (i = 0; i < n; i++)
 		fcntl(cfd[i], F_SETFL, O_NONBLOCK);
 	pthread_create(&t, NULL, scale_sink, &s);
-	start = now();
-	while (now() - start < duration) {
+	start = stap_now();
+	while (stap_now() - start < duration) {
 		for (i = 0; i < n; i++) {
 			/* Whole messages: a partial send is finished later */
 			r = send(cfd[i], msg + off[i], size - off[i],

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -55,6 +56,15 @@ static inline socklen_t stap_loopback(int family, struct sockaddr_storage *ss,
 	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	a->sin_port = htons(port);
 	return sizeof(*a);
+}
+
+/* Seconds on the monotonic clock. */
+static inline double stap_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* A listening socket on loopback; its port in *port. */

@@ -25,14 +25,6 @@
 #include "stap_test_progs.h"
 #include "../../kselftest_harness.h"
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Frame @payload for parser @p; return the bytes to write. For the
  * seven-byte parser @payload must be 7 bytes, without the parser none.
  */
@@ -333,10 +325,10 @@ TEST_F(rx, rcvtimeo)
 	ASSERT_EQ(setsockopt(self->sfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
 			     sizeof(tv)), 0);
 	send_tagged(_metadata, self->cfd, variant->parser, "D");
-	t0 = now();
+	t0 = stap_now();
 	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), 0), -1);
 	EXPECT_EQ(errno, EAGAIN);
-	EXPECT_GE(now() - t0, 0.19);
+	EXPECT_GE(stap_now() - t0, 0.19);
 }
 
 TEST_F(rx, rcvlowat)

@@ -36,14 +36,6 @@ static double deadline;
 static atomic_ulong n_conns, n_msgs, n_bytes, n_pass, n_drop, n_abort;
 static atomic_ulong n_churn, n_attach_live, n_errors;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 #define FAILF(...) do {					\
 	fprintf(stderr, "# stress: " __VA_ARGS__);		\
 	atomic_fetch_add(&n_errors, 1);				\
@@ -314,7 +306,7 @@ static void *slot(void *arg)
 {
 	unsigned int seed = (uintptr_t)arg * 1000;
 
-	while (now() < deadline)
+	while (stap_now() < deadline)
 		run_pair(seed++);
 	return NULL;
 }
@@ -386,7 +378,7 @@ static void *churn(void *arg)
 {
 	unsigned int seed = 77;
 
-	while (now() < deadline) {
+	while (stap_now() < deadline) {
 		if (rand_r(&seed) % 10)
 			churn_one(&seed);
 		else
@@ -444,7 +436,7 @@ TEST_F_TIMEOUT(stress, run, 1200)
 	skel = stap_skel_open();
 	ASSERT_NE(skel, NULL);
 	skel->bss->verdict_off = 4;
-	t0 = now();
+	t0 = stap_now();
 	deadline = t0 + (secs ? atof(secs) : 60);
 	for (i = 0; i < NSLOTS; i++)
 		pthread_create(&th[i], NULL, slot, (void *)(uintptr_t)(i + 1));
@@ -457,7 +449,7 @@ TEST_F_TIMEOUT(stress, run, 1200)
 		pthread_join(th[i], NULL);
 	stap_test_bpf__destroy(skel);
 
-	TH_LOG("%.0f s: %lu connections, %lu aborted", now() - t0, n_conns,
+	TH_LOG("%.0f s: %lu connections, %lu aborted", stap_now() - t0, n_conns,
 	       n_abort);
 	TH_LOG("%lu messages (%lu bytes) sent", n_msgs, n_bytes);
 	TH_LOG("read: %lu passed, %lu dropped", n_pass, n_drop);
