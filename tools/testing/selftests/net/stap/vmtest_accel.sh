@@ -9,6 +9,7 @@
 #   vmtest_accel.sh list     print the cases
 #
 # Cases:
+#   no-kvm         no KVM device: no probe, TCG
 #   kvm-aborts     QEMU aborts at once under KVM ("failed to set MSR"):
 #                  the probe fails and the run passes on TCG
 #   kvm-hangs      a KVM guest prints nothing: the probe times out, TCG
@@ -24,7 +25,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 VMTEST=$HERE/vmtest.sh
 REAL=$(command -v qemu-system-x86_64) || { echo "no qemu-system-x86_64"; exit 1; }
-CASES="kvm-aborts kvm-hangs kvm-dies-late force-tcg force-kvm bad-mode boot-dies-once"
+CASES="no-kvm kvm-aborts kvm-hangs kvm-dies-late force-tcg force-kvm bad-mode boot-dies-once"
 
 # stand_in MODE DIR: a qemu-system-x86_64 in DIR that logs its accelerator
 # and plays MODE for KVM (abort, hang, probe-only); TCG runs the real QEMU,
@@ -97,6 +98,11 @@ run_case() {
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/vmtest-accel.XXXXXX")
 	trap 'rm -rf "$dir"' RETURN
 	case $1 in
+	no-kvm)
+		stand_in abort "$dir"
+		rm "$dir/kvm"
+		vm "$dir"; rc=$?
+		expect "$dir" 3 $rc "tcg" "accel tcg" ;;
 	kvm-aborts)
 		stand_in abort "$dir"
 		vm "$dir"; rc=$?
