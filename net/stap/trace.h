@@ -11,61 +11,62 @@
 
 #include <linux/tracepoint.h>
 
+#include "stap.h"
+
 struct sock;
 
-TRACE_EVENT(stap_msg_verdict,
+/* enum stap_drop_reason (stap.h), for __print_symbolic() in user space */
+TRACE_DEFINE_ENUM(STAP_DROP_VERDICT);
+TRACE_DEFINE_ENUM(STAP_DROP_BAD_VERDICT);
+TRACE_DEFINE_ENUM(STAP_DROP_DISCONNECT);
+TRACE_DEFINE_ENUM(STAP_DROP_INCOMPLETE);
 
-	TP_PROTO(struct sock *sk, bool tx, u32 len, int verdict),
+/* One message of either direction: @code is its verdict or drop reason */
+DECLARE_EVENT_CLASS(stap_msg,
 
-	TP_ARGS(sk, tx, len, verdict),
+	TP_PROTO(struct sock *sk, bool tx, u32 len, int code),
+
+	TP_ARGS(sk, tx, len, code),
 
 	TP_STRUCT__entry(
 		__field(struct sock *, sk)
 		__field(u32, len)
-		__field(int, verdict)
+		__field(int, code)
 		__field(bool, tx)
 	),
 
 	TP_fast_assign(
 		__entry->sk = sk;
 		__entry->len = len;
-		__entry->verdict = verdict;
+		__entry->code = code;
 		__entry->tx = tx;
 	),
 
 	TP_printk("sk=%p %s len=%u verdict=%d",
 		  __entry->sk, __entry->tx ? "send" : "recv", __entry->len,
-		  __entry->verdict)
+		  __entry->code)
 );
 
-/* reason: enum stap_drop_reason of stap.h */
-TRACE_EVENT(stap_msg_drop,
+DEFINE_EVENT(stap_msg, stap_msg_verdict,
+
+	TP_PROTO(struct sock *sk, bool tx, u32 len, int verdict),
+
+	TP_ARGS(sk, tx, len, verdict)
+);
+
+DEFINE_EVENT_PRINT(stap_msg, stap_msg_drop,
 
 	TP_PROTO(struct sock *sk, bool tx, u32 len, int reason),
 
 	TP_ARGS(sk, tx, len, reason),
 
-	TP_STRUCT__entry(
-		__field(struct sock *, sk)
-		__field(u32, len)
-		__field(int, reason)
-		__field(bool, tx)
-	),
-
-	TP_fast_assign(
-		__entry->sk = sk;
-		__entry->len = len;
-		__entry->reason = reason;
-		__entry->tx = tx;
-	),
-
 	TP_printk("sk=%p %s len=%u reason=%s",
 		  __entry->sk, __entry->tx ? "send" : "recv", __entry->len,
-		  __print_symbolic(__entry->reason,
-				   { 0, "verdict" },
-				   { 1, "bad_verdict" },
-				   { 2, "disconnect" },
-				   { 3, "incomplete" }))
+		  __print_symbolic(__entry->code,
+				   { STAP_DROP_VERDICT, "verdict" },
+				   { STAP_DROP_BAD_VERDICT, "bad_verdict" },
+				   { STAP_DROP_DISCONNECT, "disconnect" },
+				   { STAP_DROP_INCOMPLETE, "incomplete" }))
 );
 
 TRACE_EVENT(stap_strp_error,
