@@ -7,12 +7,9 @@
 #define _STAP_COMMON_BPF_H
 
 #include <linux/bpf.h>
+#include <linux/stap.h>		/* STAP_VERDICT_* */
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-
-#define STAP_VERDICT_DROP	0
-#define STAP_VERDICT_PASS	1
-#define STAP_VERDICT_DISCONNECT	2
 
 /* Parser answers besides a length */
 #define STAP_NEED_MORE		0

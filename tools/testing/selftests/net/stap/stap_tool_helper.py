@@ -13,13 +13,31 @@
 import argparse
 import errno
 import os
+import re
 import select
 import socket
 import sys
 import time
 
-SOL_STAP = 299
-STAP_PARAMS = 1
+
+
+def uapi(*names):
+    """Values of #defines in linux/stap.h: the tree's, else the installed."""
+    d = os.path.dirname(os.path.abspath(__file__))
+    paths = []
+    while d != "/":
+        paths.append(os.path.join(d, "include/uapi/linux/stap.h"))
+        d = os.path.dirname(d)
+    paths.append("/usr/include/linux/stap.h")
+    path = next((p for p in paths if os.path.exists(p)), None)
+    if path is None:
+        sys.exit("linux/stap.h not found")
+    with open(path) as f:
+        defs = dict(re.findall(r"^#define\s+(\w+)\s+(\d+)", f.read(), re.M))
+    return [int(defs[n]) for n in names]
+
+
+SOL_STAP, STAP_PARAMS = uapi("SOL_STAP", "STAP_PARAMS")
 
 
 def wait_file(path, timeout=60):

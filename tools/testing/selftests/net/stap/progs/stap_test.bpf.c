@@ -13,10 +13,7 @@
 #include <linux/if_packet.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-
-#define SK_DROP		0
-#define SK_PASS		1
-#define STAP_DISCONNECT	2
+#include <linux/stap.h>		/* STAP_VERDICT_* */
 
 __u32 verdict_off;		/* where the verdict byte is */
 __s32 parse_ret;		/* what parse_const returns */
@@ -87,18 +84,18 @@ static int verdict_of(struct __sk_buff *skb)
 	__u8 c;
 
 	if (bpf_skb_load_bytes(skb, verdict_off, &c, 1))
-		return SK_PASS;
+		return STAP_VERDICT_PASS;
 	switch (c) {
 	case 'D':
-		return SK_DROP;
+		return STAP_VERDICT_DROP;
 	case 'X':
-		return STAP_DISCONNECT;
+		return STAP_VERDICT_DISCONNECT;
 	case 'U':
 		return 42;
 	case 'R':
 		return bpf_sk_redirect_map(skb, &sock_map, 0, 0);
 	default:
-		return SK_PASS;
+		return STAP_VERDICT_PASS;
 	}
 }
 
@@ -117,7 +114,7 @@ int verdict_const(struct __sk_buff *skb)
 SEC("sk_skb/stream_verdict")
 int verdict_pass(struct __sk_buff *skb)
 {
-	return SK_PASS;
+	return STAP_VERDICT_PASS;
 }
 
 SEC("sk_skb/stream_verdict")
@@ -151,11 +148,11 @@ int verdict_rewrite(struct __sk_buff *skb)
 	__u32 len = skb->len;
 
 	if (bpf_skb_change_tail(skb, len + rewrite_delta, 0))
-		return SK_DROP;
+		return STAP_VERDICT_DROP;
 	if (rewrite_delta == 3 &&
 	    bpf_skb_store_bytes(skb, len, "!!!", 3, 0))
-		return SK_DROP;
-	return SK_PASS;
+		return STAP_VERDICT_DROP;
+	return STAP_VERDICT_PASS;
 }
 
 char _license[] SEC("license") = "GPL";
