@@ -31,6 +31,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,12 +187,31 @@ static void relay_read(struct relay_dir *d)
 	}
 }
 
+static bool pin = true;
+
+/* Runs repeat only when the scheduler cannot move the two sides around:
+ * the sender (the main thread, and the softirq work its loopback sends
+ * raise) on CPU 0, the thread at the other end on CPU 1.
+ */
+static void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	if (!pin || cpu >= sysconf(_SC_NPROCESSORS_ONLN))
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		die("pthread_setaffinity_np");
+}
+
 static void *relay_thread(void *arg)
 {
 	struct epoll_event ev[64], add = { .events = EPOLLIN };
 	struct relay_dir *a, *b;
 	int i, n, cfd, sfd;
 
+	pin_self(1);
 	for (;;) {
 		n = epoll_wait(relay_ep, ev, 64, -1);
 		for (i = 0; i < n; i++) {
@@ -323,6 +343,7 @@ static void *sink_thread(void *arg)
 	struct sink *s = arg;
 	ssize_t n;
 
+	pin_self(1);
 	while ((n = recv(s->fd, buf, sizeof(buf), 0)) > 0)
 		s->bytes += n;
 	s->stalled = n < 0;
@@ -388,6 +409,7 @@ static void *echo_thread(void *arg)
 	struct echo *e = arg;
 	__u8 *buf = malloc(e->size);
 
+	pin_self(1);
 	while (!recv_all(e->fd, buf, e->size))
 		send_all(e->fd, buf, e->size);
 	free(buf);
@@ -455,6 +477,7 @@ static void *scale_sink(void *arg)
 	double last;
 	ssize_t r;
 
+	pin_self(1);
 	for (i = 0; i < s->n; i++) {
 		add.data.fd = s->sfd[i];
 		epoll_ctl(ep, EPOLL_CTL_ADD, s->sfd[i], &add);
@@ -631,7 +654,7 @@ static void setup(void)
 }
 
 static const char usage_text[] =
-"Usage: stap_bench [-r REPS] [-d SECONDS] [-s SEED] [-q]\n"
+"Usage: stap_bench [-r REPS] [-d SECONDS] [-s SEED] [-c CFGS] [-q] [-P]\n"
 "\n"
 "Measure plain TCP, stap (pass-all; parser and deny-list), sockmap (same\n"
 "programs) and a userspace relay (same framing and deny-list) on\n"
@@ -646,7 +669,9 @@ static const char usage_text[] =
 "  -s SEED     seed of the configuration order (default 1)\n"
 "  -c CFGS     these configurations (comma-separated: tcp, stap-pass,\n"
 "              stap-deny, sockmap, relay; sockmap-strp only when named)\n"
-"  -q          quick: 1 repetition, 0.2 s, up to 100 connections\n";
+"  -q          quick: 1 repetition, 0.2 s, up to 100 connections\n"
+"  -P          no pinning (by default the sender runs on CPU 0 and its\n"
+"              peer thread, sink, echo or relay, on CPU 1)\n";
 
 static void usage(FILE *f)
 {
@@ -662,7 +687,7 @@ int main(int argc, char **argv)
 	unsigned int seed = 1;
 	struct utsname u;
 
-	while ((c = getopt(argc, argv, "r:d:s:c:qh")) != -1) {
+	while ((c = getopt(argc, argv, "r:d:s:c:qPh")) != -1) {
 		switch (c) {
 		case 'c':
 			cfg_mask = 0;
@@ -678,6 +703,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			seed = atoi(optarg);
+			break;
+		case 'P':
+			pin = false;
 			break;
 		case 'q':
 			reps = 1;
@@ -705,6 +733,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	uname(&u);
 	printf("# kernel\t%s\n", u.release);
+	pin_self(0);
+	printf("# pinned\t%s\n", pin ? "sender cpu0, peer cpu1" : "no");
 	for (i = 0; i < CFG_MAX; i++)
 		order[i] = i;
 	for (rep = 1; rep <= reps; rep++) {

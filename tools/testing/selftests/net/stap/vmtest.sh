@@ -36,7 +36,7 @@ built for that kernel), run COMMAND as root in the project directory
   -h          this help
 
 Environment:
-  VMTEST_ACCEL=auto|kvm|tcg
+  VMTEST_ACCEL=auto|kvm|tcg|icount
               how QEMU runs the guest. auto (the default) uses KVM only
               when a probe boot of the same kernel under KVM reaches the
               initramfs within VMTEST_KVM_PROBE_TIMEOUT seconds (default
@@ -44,6 +44,9 @@ Environment:
               nothing or fails before the command starts; the probe's
               answer is kept for the host's boot in \$STAP_CACHE. kvm and
               tcg force one (kvm fails with 126 when KVM cannot boot).
+              icount is single-threaded TCG counting instructions: guest
+              time advances 1 ns per guest instruction and idle time
+              costs nothing, so rates repeat from run to run (make bench)
   VMTEST_KVM_DEV
               the KVM device to use (default /dev/kvm)
 
@@ -153,8 +156,8 @@ done
 shift $((OPTIND - 1))
 [ "${1:-}" = "--" ] && shift
 case "$ACCEL_MODE" in
-auto|kvm|tcg) ;;
-*) die "VMTEST_ACCEL must be auto, kvm or tcg, not '$ACCEL_MODE'" ;;
+auto|kvm|tcg|icount) ;;
+*) die "VMTEST_ACCEL must be auto, kvm, tcg or icount, not '$ACCEL_MODE'" ;;
 esac
 
 case "$KERNEL" in
@@ -346,6 +349,8 @@ TCG=(-accel tcg,thread=multi -cpu max)
 case "$ACCEL_MODE" in
 kvm)	ACCEL=(-accel kvm -cpu host) ;;
 tcg)	ACCEL=("${TCG[@]}") ;;
+icount)	ACCEL=(-accel tcg,thread=single -icount shift=0,sleep=off,align=off
+	       -cpu max) ;;
 auto)	if kvm_boots; then ACCEL=(-accel kvm -cpu host); else ACCEL=("${TCG[@]}"); fi ;;
 esac
 for attempt in 1 2 3; do

@@ -130,7 +130,7 @@ run_case() {
 	bad-mode)
 		stand_in abort "$dir"
 		vm "$dir" VMTEST_ACCEL=hvf; rc=$?
-		expect "$dir" 126 $rc "" "VMTEST_ACCEL must be auto, kvm or tcg" ;;
+		expect "$dir" 126 $rc "" "VMTEST_ACCEL must be auto, kvm, tcg or icount" ;;
 	boot-dies-once)
 		stand_in panic-once "$dir"
 		vm "$dir" VMTEST_ACCEL=tcg; rc=$?
