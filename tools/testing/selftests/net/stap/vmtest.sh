@@ -276,15 +276,14 @@ INIT
 kvm_stamp() {
 	local key
 	key=$(echo "$(command -v qemu-system-x86_64) $KVM_DEV" | sha256sum)
-	echo "$CACHE/kvm-probe/$(cat /proc/sys/kernel/random/boot_id)-${key:0:8}"
+	echo "$CACHE/kvm-probe/$BOOT_ID-${key:0:8}"
 }
 
 # kvm_boots: true when KVM boots this kernel into the initramfs. A bare
 # QEMU probe is not enough: on some hosts /dev/kvm opens and QEMU starts,
 # but a real boot aborts ("failed to set MSR") or hangs.
 kvm_boots() {
-	local stamp log=$RUN/kvm-probe.log ok=no boot
-	boot=$(cat /proc/sys/kernel/random/boot_id)
+	local stamp log=$RUN/kvm-probe.log ok=no
 	stamp=$(kvm_stamp)
 	if [ ! -e "$stamp" ]; then
 		if [ -r "$KVM_DEV" ] && [ -w "$KVM_DEV" ]; then
@@ -300,13 +299,14 @@ kvm_boots() {
 				     "($(tail -n 1 "$log" | cut -c1-120))"
 		fi
 		mkdir -p "${stamp%/*}"
-		find "${stamp%/*}" -type f ! -name "${boot}-*" -delete
+		find "${stamp%/*}" -type f ! -name "$BOOT_ID-*" -delete
 		echo $ok > "$stamp"
 	fi
 	[ "$(cat "$stamp")" = yes ]
 }
 
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86 missing"
+BOOT_ID=$(cat /proc/sys/kernel/random/boot_id)
 INITRD=$CACHE/initramfs/$RELEASE-$(sha256sum "$SELF" | cut -c1-12).cpio.gz
 if [ ! -s "$INITRD" ]; then
 	mkdir -p "$(dirname "$INITRD")"
@@ -337,27 +337,32 @@ run_guest() {
 	qrc=${PIPESTATUS[0]}
 }
 
+# guest_booted: the guest reached the line it prints before it loads the
+# module.
+guest_booted() {
+	grep -q "vmtest: guest .* booted" "$LOG"
+}
+
 # boot_died: the guest kernel died before the module was loaded (QEMU
 # exits on the panic: panic=-1 and -no-reboot). Such a crash cannot be
 # stap's; one that comes later always fails the run.
 boot_died() {
-	! grep -q "vmtest: guest .* booted" "$LOG" &&
-		grep -aqE "Kernel panic|Oops|BUG:" "$LOG"
+	! guest_booted && grep -aqE "Kernel panic|Oops|BUG:" "$LOG"
 }
 
+KVM=(-accel kvm -cpu host)
 TCG=(-accel tcg,thread=multi -cpu max)
 case "$ACCEL_MODE" in
-kvm)	ACCEL=(-accel kvm -cpu host) ;;
+kvm)	ACCEL=("${KVM[@]}") ;;
 tcg)	ACCEL=("${TCG[@]}") ;;
 icount)	ACCEL=(-accel tcg,thread=single -icount shift=0,sleep=off,align=off
 	       -cpu max) ;;
-auto)	if kvm_boots; then ACCEL=(-accel kvm -cpu host); else ACCEL=("${TCG[@]}"); fi ;;
+auto)	if kvm_boots; then ACCEL=("${KVM[@]}"); else ACCEL=("${TCG[@]}"); fi ;;
 esac
 for attempt in 1 2 3; do
 	run_guest "${ACCEL[@]}"
 	[ -s "$RUN/rc" ] || [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ] && break
-	if [ "$ACCEL_MODE" = auto ] && [ "${ACCEL[1]}" = kvm ] &&
-	   ! grep -q "vmtest: guest .* booted" "$LOG"; then
+	if [ "$ACCEL_MODE" = auto ] && [ "${ACCEL[1]}" = kvm ] && ! guest_booted; then
 		# KVM passed the probe but did not start this guest.
 		echo "vmtest: the KVM guest did not start (QEMU exited $qrc), using TCG"
 		echo no > "$(kvm_stamp)"
