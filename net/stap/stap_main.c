@@ -640,6 +640,45 @@ static int stap_info_put_ids(struct sk_buff *skb,
 	return 0;
 }
 
+/* Counters in the STAP_INFO_STATS nest, one u64 attribute each */
+#define STAP_INFO_NUM_STATS	(STAP_STATS_MAX - STAP_STATS_PAD)
+
+/* Read locklessly: stap_stat_add() writes them with the socket locked. */
+static int stap_info_put_stats(struct sk_buff *skb,
+			       const struct stap_stats *st)
+{
+	const struct {
+		int		type;
+		const __u64	*val;
+	} stats[] = {
+		{ STAP_STATS_RX_PASS_MSGS,	&st->rx_pass_msgs },
+		{ STAP_STATS_RX_PASS_BYTES,	&st->rx_pass_bytes },
+		{ STAP_STATS_RX_DROP_MSGS,	&st->rx_drop_msgs },
+		{ STAP_STATS_RX_DROP_BYTES,	&st->rx_drop_bytes },
+		{ STAP_STATS_TX_PASS_MSGS,	&st->tx_pass_msgs },
+		{ STAP_STATS_TX_PASS_BYTES,	&st->tx_pass_bytes },
+		{ STAP_STATS_TX_DROP_MSGS,	&st->tx_drop_msgs },
+		{ STAP_STATS_TX_DROP_BYTES,	&st->tx_drop_bytes },
+		{ STAP_STATS_DISCONNECTS,	&st->disconnects },
+		{ STAP_STATS_PARSE_ERRORS,	&st->parse_errors },
+		{ STAP_STATS_BAD_VERDICTS,	&st->bad_verdicts },
+		{ STAP_STATS_OVERSIZE_MSGS,	&st->oversize_msgs },
+	};
+	struct nlattr *nest;
+	int i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(stats) != STAP_INFO_NUM_STATS);
+	nest = nla_nest_start(skb, STAP_INFO_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < ARRAY_SIZE(stats); i++)
+		if (nla_put_u64_64bit(skb, stats[i].type,
+				      READ_ONCE(*stats[i].val), STAP_STATS_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 /* tcp_ulp_ops.get_info, for sock_diag (ss -i). Called under RCU; the
  * counters are read without the socket lock.
  */
@@ -658,9 +697,7 @@ static int stap_get_info(struct sock *sk, struct sk_buff *skb,
 	if (ctx && stap_attached(ctx)) {
 		err = stap_info_put_ids(skb, ctx);
 		if (!err)
-			err = nla_put_64bit(skb, STAP_INFO_STATS,
-					    sizeof(ctx->stats), &ctx->stats,
-					    STAP_INFO_PAD);
+			err = stap_info_put_stats(skb, &ctx->stats);
 	}
 	rcu_read_unlock();
 	if (err) {
@@ -676,7 +713,9 @@ static size_t stap_get_info_size(const struct sock *sk, bool net_admin)
 {
 	return nla_total_size(0) +		/* STAP_ULP_INFO */
 		4 * nla_total_size(sizeof(u32)) + /* STAP_INFO_*_ID */
-		nla_total_size_64bit(sizeof(struct stap_stats)); /* _STATS */
+		nla_total_size(0) +		/* STAP_INFO_STATS */
+		STAP_INFO_NUM_STATS *		/* STAP_STATS_* */
+			nla_total_size_64bit(sizeof(u64));
 }
 
 #ifdef STAP_GET_INFO_NO_ADMIN
