@@ -19,7 +19,8 @@ echo "intree: overlaying stap on $SRC"
 rm -rf "$TREE"
 mkdir -p "$TREE" "$OBJ" "$TOP/build"
 cp -al "$SRC/." "$TREE/"
-for f in net/Kconfig net/Makefile; do
+for f in net/Kconfig net/Makefile include/linux/socket.h \
+	 include/uapi/linux/inet_diag.h; do
 	# Break the hard link before patching.
 	cp --remove-destination "$SRC/$f" "$TREE/$f"
 done

@@ -7,12 +7,25 @@
 #define _STAP_COMPAT_H
 
 #include <linux/version.h>
+#include <linux/inet_diag.h>
+#include <linux/socket.h>
 #include <linux/sockptr.h>
 #include <linux/skmsg.h>
 #include <linux/tcp.h>
 #include <linux/uio.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+
+/* The numbers the in-tree series allocates in the core headers: the socket
+ * level in include/linux/socket.h, the sock_diag nest type after
+ * INET_ULP_INFO_MPTCP in include/uapi/linux/inet_diag.h. The latter is an
+ * enumerator, which #ifndef cannot see: a kernel that has it (the series
+ * applied) has it with this value, and the macro only repeats it.
+ */
+#ifndef SOL_STAP
+#define SOL_STAP		288
+#endif
+#define INET_ULP_INFO_STAP	4
 
 /* proto.accept takes struct proto_accept_arg since 6.10; older kernels
  * get stap_accept_args() in stap.h around the new shape.

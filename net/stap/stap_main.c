@@ -5,6 +5,7 @@
  */
 
 #include <linux/bpf.h>
+#include <linux/inet_diag.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/slab.h>
@@ -689,7 +690,7 @@ static int stap_get_info(struct sock *sk, struct sk_buff *skb,
 	struct nlattr *start;
 	int err = 0;
 
-	start = nla_nest_start_noflag(skb, STAP_ULP_INFO);
+	start = nla_nest_start_noflag(skb, INET_ULP_INFO_STAP);
 	if (!start)
 		return -EMSGSIZE;
 	rcu_read_lock();
@@ -711,7 +712,7 @@ static int stap_get_info(struct sock *sk, struct sk_buff *skb,
 /* Called from sock_diag with the socket not locked. */
 static size_t stap_get_info_size(const struct sock *sk, bool net_admin)
 {
-	return nla_total_size(0) +		/* STAP_ULP_INFO */
+	return nla_total_size(0) +		/* INET_ULP_INFO_STAP */
 		4 * nla_total_size(sizeof(u32)) + /* STAP_INFO_*_ID */
 		nla_total_size(0) +		/* STAP_INFO_STATS */
 		STAP_INFO_NUM_STATS *		/* STAP_STATS_* */

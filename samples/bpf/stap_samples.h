@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Types shared by the stap sample programs and the user space that loads
- * them (map keys and values, ring buffer records).
+ * them (map keys and values, ring buffer records), and SOL_STAP.
  */
 #ifndef _STAP_SAMPLES_H
 #define _STAP_SAMPLES_H
+
+/* The socket level of stap's options. The kernel allocates it in
+ * include/linux/socket.h, which user space does not see, and the C
+ * libraries do not know it yet.
+ */
+#ifndef SOL_STAP
+#define SOL_STAP	288
+#endif
 
 #define STAP_DENY_KEY_LEN	32
 

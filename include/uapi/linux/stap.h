@@ -5,15 +5,14 @@
  *
  * Enable it with setsockopt(fd, SOL_TCP, TCP_ULP, "stap", 4), then attach
  * programs with setsockopt(fd, SOL_STAP, STAP_PARAMS, &params, sizeof(params)).
+ * SOL_STAP is in include/linux/socket.h; the sock_diag nest type,
+ * INET_ULP_INFO_STAP, in linux/inet_diag.h.
  * See Documentation/networking/stap.rst.
  */
 #ifndef _UAPI_LINUX_STAP_H
 #define _UAPI_LINUX_STAP_H
 
 #include <linux/types.h>
-
-/* Socket option level; above every SOL_* value the kernel uses (287). */
-#define SOL_STAP		299
 
 /* Socket options at level SOL_STAP */
 #define STAP_PARAMS		1	/* set once, get: struct stap_params */
@@ -92,12 +91,10 @@ struct stap_stats {
 };
 
 /* sock_diag: the INET_DIAG_ULP_INFO nest of a socket with the stap ULP
- * holds INET_ULP_INFO_NAME "stap" and a nest of type STAP_ULP_INFO (the
- * next INET_ULP_INFO_* number after INET_ULP_INFO_MPTCP) with these
- * attributes; the ids and stats only once programs are attached.
+ * holds INET_ULP_INFO_NAME "stap" and a nest of type INET_ULP_INFO_STAP
+ * with these attributes; the ids and stats only once programs are
+ * attached.
  */
-#define STAP_ULP_INFO		4
-
 enum {
 	STAP_INFO_UNSPEC,
 	STAP_INFO_SEND_PARSE_ID,	/* u32: BPF program id */

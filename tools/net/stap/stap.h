@@ -11,7 +11,18 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <linux/inet_diag.h>
 #include <linux/stap.h>
+
+#include "stap_samples.h"	/* SOL_STAP */
+
+/* The sock_diag nest type of stap, after INET_ULP_INFO_MPTCP. An
+ * enumerator of linux/inet_diag.h, which #ifndef cannot see: headers that
+ * have it have this value.
+ */
+#define INET_ULP_INFO_STAP	4
+/* The name show.c used before linux/stap.h gave the number up */
+#define STAP_ULP_INFO		INET_ULP_INFO_STAP
 
 /* Exit codes */
 #define STAP_EXIT_OK		0

@@ -23,6 +23,11 @@
 #define TCP_ULP 31
 #endif
 
+/* include/linux/socket.h; user space does not see it */
+#ifndef SOL_STAP
+#define SOL_STAP 288
+#endif
+
 /* The module is there when the kernel lists the ULP. */
 static inline bool stap_available(void)
 {

@@ -20,6 +20,11 @@ import sys
 import time
 
 
+def defines(path):
+    """The numeric #defines of a C header."""
+    with open(path) as f:
+        return dict(re.findall(r"^#define\s+(\w+)\s+(\d+)", f.read(), re.M))
+
 
 def uapi(*names):
     """Values of #defines in linux/stap.h: the tree's, else the installed."""
@@ -32,12 +37,15 @@ def uapi(*names):
     path = next((p for p in paths if os.path.exists(p)), None)
     if path is None:
         sys.exit("linux/stap.h not found")
-    with open(path) as f:
-        defs = dict(re.findall(r"^#define\s+(\w+)\s+(\d+)", f.read(), re.M))
+    defs = defines(path)
     return [int(defs[n]) for n in names]
 
 
-SOL_STAP, STAP_PARAMS = uapi("SOL_STAP", "STAP_PARAMS")
+# SOL_STAP is the kernel's (include/linux/socket.h): the C tests take it
+# from stap_lib.h, installed next to this file, and so does this one.
+SOL_STAP = int(defines(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                    "stap_lib.h"))["SOL_STAP"])
+(STAP_PARAMS,) = uapi("STAP_PARAMS")
 
 
 def wait_file(path, timeout=60):
