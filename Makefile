@@ -69,7 +69,8 @@ SAMPLES_OUT	:= $(BUILD)/samples
 TOOLS_FILES	:= $(TOOLS_OUT)/stapctl $(TOOLS_OUT)/libstap_preload.so \
 		   $(TOOLS_OUT)/stapctl.8
 MOD_SRCS	:= $(filter-out %.mod.c,$(wildcard $(TOP)/net/stap/*.[ch])) \
-		   $(TOP)/net/stap/Makefile $(TOP)/net/stap/Kconfig
+		   $(TOP)/net/stap/Makefile $(TOP)/net/stap/Kbuild \
+		   $(TOP)/net/stap/Kconfig
 
 .PHONY: all deps module modules selftests samples tools run check lint intree-check \
 	vm-tests splat-test run_tests bench clean help install install-module \

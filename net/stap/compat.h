@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Differences between the kernels stap builds against (6.1, 6.12, 7.3).
- * The code follows the newest kernel; older ones are adapted here only.
+ * Out of tree only: the sources of stap are written against 7.3; this
+ * header adapts the older kernels stap builds against (6.1, 6.12), with
+ * compat.c. Kbuild, the out-of-tree makefile, includes it ahead of every
+ * source (-include) and builds compat.c; no source names it, and the
+ * in-tree submission leaves Kbuild, compat.h and compat.c out.
+ *
+ * Feature tests where the kernel has a macro to test, else the release
+ * that brought the change.
  */
 #ifndef _STAP_COMPAT_H
 #define _STAP_COMPAT_H
 
 #include <linux/version.h>
 #include <linux/inet_diag.h>
+#include <linux/skbuff.h>
+#include <linux/skmsg.h>
+#include <linux/slab.h>
 #include <linux/socket.h>
 #include <linux/sockptr.h>
-#include <linux/skmsg.h>
 #include <linux/tcp.h>
 #include <linux/uio.h>
+#include <linux/workqueue.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 
@@ -27,67 +36,10 @@
 #endif
 #define INET_ULP_INFO_STAP	4
 
-/* proto.accept takes struct proto_accept_arg since 6.10; older kernels
- * get stap_accept_args() in stap.h around the new shape.
- */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
-static inline struct sock *stap_proto_accept(struct proto *prot,
-					     struct sock *sk,
-					     struct proto_accept_arg *arg)
-{
-	return prot->accept(sk, arg);
-}
-#else
-#define STAP_ACCEPT_ARGS
-struct proto_accept_arg {
-	int flags;
-	int err;
-	bool kern;
-};
-
-static inline struct sock *stap_proto_accept(struct proto *prot,
-					     struct sock *sk,
-					     struct proto_accept_arg *arg)
-{
-	return prot->accept(sk, arg->flags, &arg->err, arg->kern);
-}
-#endif
-
-/* proto.ioctl returns its answer through an int since 6.5; older kernels
- * get stap_ioctl_ulong() in stap.h, which passes other commands to TCP.
- */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-static inline int stap_proto_ioctl(struct proto *prot, struct sock *sk,
-				   int cmd, int *karg)
-{
-	return prot->ioctl(sk, cmd, karg);
-}
-#else
-#define STAP_IOCTL_ULONG
-static inline int stap_proto_ioctl(struct proto *prot, struct sock *sk,
-				   int cmd, int *karg)
-{
-	return -ENOIOCTLCMD;
-}
-#endif
-
-/* proto.recvmsg lost its addr_len argument after 6.12 (7.3 has none):
- * older kernels get stap_recvmsg_addr_len() in stap.h, which passes
- * MSG_OOB and MSG_ERRQUEUE reads to TCP with it.
- */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
-static inline int stap_proto_recvmsg(struct proto *prot, struct sock *sk,
-				     struct msghdr *msg, size_t len, int flags)
-{
-	return prot->recvmsg(sk, msg, len, flags);
-}
-#else
-#define STAP_RECVMSG_ADDR_LEN
-static inline int stap_proto_recvmsg(struct proto *prot, struct sock *sk,
-				     struct msghdr *msg, size_t len, int flags)
-{
-	return -EOPNOTSUPP;
-}
+/* Typed allocators came with 7.0 */
+#ifndef kzalloc_obj
+#define kzalloc_obj(P, gfp)	kzalloc(sizeof(P), gfp)
+#define kmalloc_obj(P, gfp)	kmalloc(sizeof(P), gfp)
 #endif
 
 /* copy_struct_from_sockptr() came with 6.13; 6.12.y's backport copies
@@ -113,12 +65,11 @@ static inline int stap_copy_struct_from_sockptr(void *dst, size_t ksize,
 #define copy_struct_from_sockptr stap_copy_struct_from_sockptr
 #endif
 
-/* skb_send_sock_locked() takes MSG_* flags in 7.3 but not in 6.12 (the
- * release in between is not pinned down here). Without them, MSG_MORE
- * holds TCP's partial frames as TCP_CORK does for the duration of the
- * send, which is what tcp_push() does with it.
+/* skb_send_sock_locked_with_flags() came with 6.16 (with ovpn). Without
+ * it, MSG_MORE holds TCP's partial frames as TCP_CORK does for the
+ * duration of the send, which is what tcp_push() does with it.
  */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
 static inline int stap_skb_send_sock_flags(struct sock *sk,
 					   struct sk_buff *skb, int offset,
 					   int len, int flags)
@@ -137,95 +88,155 @@ static inline int stap_skb_send_sock_flags(struct sock *sk,
 #define skb_send_sock_locked_with_flags stap_skb_send_sock_flags
 #endif
 
-/* Workqueues name their CPU binding (WQ_PERCPU or WQ_UNBOUND) in 7.3,
- * which warns without one; 6.12 and older have per-CPU as the default
- * and no flag for it (the release in between is not pinned down here).
+/* Workqueues name their CPU binding (WQ_PERCPU or WQ_UNBOUND) since 6.17
+ * (an enumerator, not a macro); before, per-CPU is the default.
  */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 17, 0)
 #define WQ_PERCPU	0
 #endif
 
-/* Splicing pages into an skb: skb_splice_from_iter() since 6.5, with a
- * gfp argument until after 6.12; proto.sendpage before 6.5, for which
- * stap takes the page references itself.
+/* Before 6.5, sendfile() and splice() reach proto.sendpage, not
+ * proto.sendmsg with MSG_SPLICE_PAGES. The stap_init() wrapper below
+ * gives a send-tapped socket no proto.sendpage, so that they copy the page
+ * through proto.sendmsg (sock_no_sendpage()), and the splice path of
+ * stap_tx.c is never taken. The test is MSG_SENDPAGE_NOTLAST, which went
+ * with proto.sendpage in 6.5. MSG_SPLICE_PAGES is no test: 6.1.y defines
+ * it (6.1.176 does) without the sendmsg() splicing that came with it.
+ * skb_splice_from_iter() lost its unused gfp argument in 6.17.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
-#define stap_skb_splice_from_iter	skb_splice_from_iter
-#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#ifdef MSG_SENDPAGE_NOTLAST
+#define STAP_COMPAT_SENDPAGE
+#undef MSG_SPLICE_PAGES
+#define MSG_SPLICE_PAGES	0
+static inline ssize_t stap_skb_splice_from_iter(struct sk_buff *skb,
+						struct iov_iter *iter,
+						ssize_t maxsize)
+{
+	return -EOPNOTSUPP;
+}
+
+#define skb_splice_from_iter	stap_skb_splice_from_iter
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 17, 0)
 static inline ssize_t stap_skb_splice_from_iter(struct sk_buff *skb,
 						struct iov_iter *iter,
 						ssize_t maxsize)
 {
 	return skb_splice_from_iter(skb, iter, maxsize, GFP_KERNEL);
 }
-#else
-static inline ssize_t stap_skb_splice_from_iter(struct sk_buff *skb,
-						struct iov_iter *iter,
-						ssize_t maxsize)
-{
-	ssize_t spliced = 0, len;
-	struct page *page;
-	size_t off;
 
-	while (maxsize > 0 && iov_iter_count(iter) &&
-	       skb_shinfo(skb)->nr_frags < MAX_SKB_FRAGS) {
-		len = iov_iter_get_pages2(iter, &page, maxsize, 1, &off);
-		if (len <= 0)
-			return spliced ? spliced : (len ? len : -EIO);
-		skb_fill_page_desc(skb, skb_shinfo(skb)->nr_frags, page, off,
-				   len);
-		skb_len_add(skb, len);
-		spliced += len;
-		maxsize -= len;
-	}
-	return spliced;
-}
+#define skb_splice_from_iter	stap_skb_splice_from_iter
 #endif
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-static inline bool stap_msg_splice(const struct msghdr *msg)
+/*
+ * Proto and ULP ops whose shape changed. The sources define each op with
+ * 7.3's arguments and call TCP's op with them. For an older kernel:
+ *  - a function-like macro renames stap's op where it is defined (and
+ *    called) to stap_<op>_new; the op tables take the bare name, which a
+ *    function-like macro leaves alone, and get a wrapper of the old shape
+ *    defined here or in compat.c as (name), out of the macro's reach;
+ *  - a function-like macro on the member name adapts the call to TCP's op.
+ * Wrappers of the ops static to stap_main.c are built in its unit only
+ * (Kbuild defines STAP_COMPAT_MAIN for it).
+ */
+
+/* proto.accept takes struct proto_accept_arg since 6.10 */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0)
+struct proto_accept_arg {
+	int	flags;
+	int	err;
+	bool	kern;
+};
+
+#define accept(sk, arg)	accept(sk, (arg)->flags, &(arg)->err, (arg)->kern)
+#define stap_accept(sk, arg)	stap_accept_new(sk, arg)
+
+#ifdef STAP_COMPAT_MAIN
+static struct sock *stap_accept_new(struct sock *sk,
+				    struct proto_accept_arg *arg);
+
+static struct sock *(stap_accept)(struct sock *sk, int flags, int *err,
+				  bool kern)
 {
-	return msg->msg_flags & MSG_SPLICE_PAGES;
-}
-#else
-#define STAP_TX_SENDPAGE
-static inline bool stap_msg_splice(const struct msghdr *msg)
-{
-	return false;
+	struct proto_accept_arg arg = { .flags = flags, .kern = kern };
+	struct sock *newsk = stap_accept_new(sk, &arg);
+
+	*err = arg.err;
+	return newsk;
 }
 #endif
+#endif
 
-/* tcp_ulp_ops.get_info and get_info_size take net_admin in 7.3 but not in
- * 6.12: older kernels get wrappers in stap_main.c.
+/* proto.ioctl answers through an int since 6.5. The wrapper (compat.c)
+ * answers SIOCINQ through stap_rx_ioctl() and passes every other command
+ * to TCP with the user's argument, so that stap_rx_ioctl()'s own call to
+ * TCP is never reached.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+#define ioctl(sk, cmd, karg)	ioctl(sk, cmd, (unsigned long)(karg))
+#define stap_rx_ioctl(sk, cmd, karg)	stap_rx_ioctl_new(sk, cmd, karg)
+int (stap_rx_ioctl)(struct sock *sk, int cmd, unsigned long arg);
+#endif
+
+/* proto.recvmsg lost its addr_len argument after 6.12 (7.3 has none).
+ * The wrapper (compat.c) passes MSG_OOB and MSG_ERRQUEUE reads to TCP with
+ * it, so that stap_rx_recvmsg()'s own call to TCP is never reached.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
-#define STAP_GET_INFO_NO_ADMIN
+#define recvmsg(sk, msg, len, flags)	\
+	recvmsg(sk, msg, len, flags, &(int){ 0 })
+#define stap_rx_recvmsg(sk, msg, len, flags)	\
+	stap_rx_recvmsg_new(sk, msg, len, flags)
+int (stap_rx_recvmsg)(struct sock *sk, struct msghdr *msg, size_t len,
+		      int flags, int *addr_len);
 #endif
 
-/* Typed allocators came with 7.0 */
-#ifndef kzalloc_obj
-#define kzalloc_obj(P, gfp)	kzalloc(sizeof(P), gfp)
-#define kmalloc_obj(P, gfp)	kmalloc(sizeof(P), gfp)
+/* tcp_ulp_ops.get_info and get_info_size take net_admin after 6.12 */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
+#define stap_get_info(sk, skb, net_admin)	\
+	stap_get_info_new(sk, skb, net_admin)
+#define stap_get_info_size(sk, net_admin)	\
+	stap_get_info_size_new(sk, net_admin)
+
+#ifdef STAP_COMPAT_MAIN
+static int stap_get_info_new(struct sock *sk, struct sk_buff *skb,
+			     bool net_admin);
+static size_t stap_get_info_size_new(const struct sock *sk, bool net_admin);
+
+static int (stap_get_info)(struct sock *sk, struct sk_buff *skb)
+{
+	return stap_get_info_new(sk, skb, false);
+}
+
+static size_t (stap_get_info_size)(const struct sock *sk)
+{
+	return stap_get_info_size_new(sk, false);
+}
+#endif
 #endif
 
-#if IS_ENABLED(CONFIG_NET_SOCK_MSG)
-static inline bool stap_skb_redirected(const struct sk_buff *skb)
-{
-	return skb_bpf_redirect_fetch(skb);
-}
+/* Before 6.5, the op tables of a send-tapped socket get no proto.sendpage
+ * (see MSG_SENDPAGE_NOTLAST above). tcp_ulp_ops.init builds them: its
+ * wrapper clears the op in the tables of the socket's family, which sit
+ * after the socket's own (STAP_CONF_BASE) in stap_prots[].
+ */
+#if defined(STAP_COMPAT_SENDPAGE) && defined(STAP_COMPAT_MAIN)
+#include "stap.h"
 
-static inline void stap_skb_redirect_clear(struct sk_buff *skb)
-{
-	skb_bpf_redirect_clear(skb);
-}
-#else
-static inline bool stap_skb_redirected(const struct sk_buff *skb)
-{
-	return false;
-}
+#define stap_init(sk)	stap_init_new(sk)
+static int stap_init_new(struct sock *sk);
 
-static inline void stap_skb_redirect_clear(struct sk_buff *skb)
+static int (stap_init)(struct sock *sk)
 {
+	struct proto *prot;
+	int err;
+
+	err = stap_init_new(sk);
+	if (err)
+		return err;
+	prot = READ_ONCE(sk->sk_prot);
+	WRITE_ONCE(prot[STAP_CONF_TX].sendpage, NULL);
+	WRITE_ONCE(prot[STAP_CONF_RXTX].sendpage, NULL);
+	return 0;
 }
 #endif
 

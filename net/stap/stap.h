@@ -6,6 +6,7 @@
 #define _STAP_H
 
 #include <linux/skbuff.h>
+#include <linux/skmsg.h>
 #include <linux/sockios.h>
 #include <net/netns/generic.h>
 #include <net/snmp.h>
@@ -13,8 +14,6 @@
 #include <net/sock.h>
 #include <net/stap.h>
 #include <asm/ioctls.h>
-
-#include "compat.h"
 
 /* Proto configurations: which directions are tapped */
 enum {
@@ -94,12 +93,33 @@ enum stap_drop_reason {
 	STAP_DROP_INCOMPLETE,	/* cut by shutdown or close */
 };
 
+/* A sockmap redirect needs sockmap (CONFIG_NET_SOCK_MSG) */
+#if IS_ENABLED(CONFIG_NET_SOCK_MSG)
+static inline bool stap_skb_redirected(const struct sk_buff *skb)
+{
+	return skb_bpf_redirect_fetch(skb);
+}
+
+static inline void stap_skb_redirect_clear(struct sk_buff *skb)
+{
+	skb_bpf_redirect_clear(skb);
+}
+#else
+static inline bool stap_skb_redirected(const struct sk_buff *skb)
+{
+	return false;
+}
+
+static inline void stap_skb_redirect_clear(struct sk_buff *skb)
+{
+}
+#endif
+
 /* stap_proc.c */
 int stap_proc_register(void);
 void stap_proc_unregister(void);
 
 /* stap_main.c */
-struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg);
 int stap_defer(struct sock *sk, void (*fn)(struct sock *sk));
 void stap_disconnect(struct sock *sk, struct stap_context *ctx);
 
@@ -165,72 +185,9 @@ void stap_tx_stop(struct sock *sk, struct stap_context *ctx);
 void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err);
 bool stap_tx_flush(struct sock *sk, struct stap_context *ctx);
 int stap_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
-int stap_tx_sendpage(struct sock *sk, struct page *page, int offset,
-		     size_t size, int flags);
 void stap_tx_write_space(struct sock *sk);
 __poll_t stap_tx_poll_mask(struct sock *sk, const struct stap_context *ctx,
 			   __poll_t mask);
 int stap_tx_shutdown(struct socket *sock, int how);
-
-#ifdef STAP_TX_SENDPAGE
-static inline void stap_proto_set_sendpage(struct proto *prot)
-{
-	prot->sendpage = stap_tx_sendpage;
-}
-#else
-static inline void stap_proto_set_sendpage(struct proto *prot)
-{
-}
-#endif
-
-#ifdef STAP_IOCTL_ULONG
-static inline int stap_ioctl_ulong(struct sock *sk, int cmd,
-				   unsigned long arg)
-{
-	struct stap_context *ctx = stap_get_ctx(sk);
-	int karg, err;
-
-	if (cmd != SIOCINQ)
-		return ctx->sk_proto->ioctl(sk, cmd, arg);
-	err = stap_rx_ioctl(sk, cmd, &karg);
-	return err ? err : put_user(karg, (int __user *)arg);
-}
-
-#define STAP_PROTO_IOCTL	stap_ioctl_ulong
-#else
-#define STAP_PROTO_IOCTL	stap_rx_ioctl
-#endif
-
-#ifdef STAP_ACCEPT_ARGS
-static inline struct sock *stap_accept_args(struct sock *sk, int flags,
-					    int *err, bool kern)
-{
-	struct proto_accept_arg arg = { .flags = flags, .kern = kern };
-	struct sock *newsk = stap_accept(sk, &arg);
-
-	*err = arg.err;
-	return newsk;
-}
-
-#define STAP_PROTO_ACCEPT	stap_accept_args
-#else
-#define STAP_PROTO_ACCEPT	stap_accept
-#endif
-
-#ifdef STAP_RECVMSG_ADDR_LEN
-static inline int stap_recvmsg_addr_len(struct sock *sk, struct msghdr *msg,
-					size_t len, int flags, int *addr_len)
-{
-	struct stap_context *ctx = stap_get_ctx(sk);
-
-	if (unlikely(flags & (MSG_OOB | MSG_ERRQUEUE)))
-		return ctx->sk_proto->recvmsg(sk, msg, len, flags, addr_len);
-	return stap_rx_recvmsg(sk, msg, len, flags);
-}
-
-#define STAP_PROTO_RECVMSG	stap_recvmsg_addr_len
-#else
-#define STAP_PROTO_RECVMSG	stap_rx_recvmsg
-#endif
 
 #endif /* _STAP_H */

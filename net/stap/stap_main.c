@@ -392,12 +392,12 @@ static int stap_getsockopt(struct sock *sk, int level, int optname,
  *
  * Return: the accepted socket, or NULL with @arg->err set.
  */
-struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg)
+static struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
 	struct sock *newsk;
 
-	newsk = stap_proto_accept(ctx->sk_proto, sk, arg);
+	newsk = ctx->sk_proto->accept(sk, arg);
 	if (!newsk || stap_get_ctx(newsk))
 		return newsk;
 	/* The child's proto is TCP's again (stap_clone()) */
@@ -408,16 +408,15 @@ struct sock *stap_accept(struct sock *sk, struct proto_accept_arg *arg)
 
 static void stap_build_rx_proto(struct proto *prot)
 {
-	prot->recvmsg		= STAP_PROTO_RECVMSG;
+	prot->recvmsg		= stap_rx_recvmsg;
 	prot->sock_is_readable	= stap_rx_sock_is_readable;
-	prot->ioctl		= STAP_PROTO_IOCTL;
+	prot->ioctl		= stap_rx_ioctl;
 	prot->release_cb	= stap_rx_release_cb;
 }
 
 static void stap_build_tx_proto(struct proto *prot)
 {
 	prot->sendmsg		= stap_tx_sendmsg;
-	stap_proto_set_sendpage(prot);
 }
 
 static void stap_build_protos(struct proto prot[STAP_NUM_CONFIG],
@@ -431,7 +430,7 @@ static void stap_build_protos(struct proto prot[STAP_NUM_CONFIG],
 		prot[conf].getsockopt	= stap_getsockopt;
 		prot[conf].close	= stap_close;
 		prot[conf].disconnect	= stap_disconnect_proto;
-		prot[conf].accept	= STAP_PROTO_ACCEPT;
+		prot[conf].accept	= stap_accept;
 		if (conf & STAP_CONF_RX)
 			stap_build_rx_proto(&prot[conf]);
 		if (conf & STAP_CONF_TX)
@@ -719,24 +718,6 @@ static size_t stap_get_info_size(const struct sock *sk, bool net_admin)
 			nla_total_size_64bit(sizeof(u64));
 }
 
-#ifdef STAP_GET_INFO_NO_ADMIN
-static int stap_get_info_no_admin(struct sock *sk, struct sk_buff *skb)
-{
-	return stap_get_info(sk, skb, false);
-}
-
-static size_t stap_get_info_size_no_admin(const struct sock *sk)
-{
-	return stap_get_info_size(sk, false);
-}
-
-#define STAP_GET_INFO		stap_get_info_no_admin
-#define STAP_GET_INFO_SIZE	stap_get_info_size_no_admin
-#else
-#define STAP_GET_INFO		stap_get_info
-#define STAP_GET_INFO_SIZE	stap_get_info_size
-#endif
-
 static struct tcp_ulp_ops stap_ulp_ops __read_mostly = {
 	.name		= "stap",
 	.owner		= THIS_MODULE,
@@ -744,8 +725,8 @@ static struct tcp_ulp_ops stap_ulp_ops __read_mostly = {
 	.update		= stap_update,
 	.release	= stap_release,
 	.clone		= stap_clone,
-	.get_info	= STAP_GET_INFO,
-	.get_info_size	= STAP_GET_INFO_SIZE,
+	.get_info	= stap_get_info,
+	.get_info_size	= stap_get_info_size,
 };
 
 static int __init stap_register(void)

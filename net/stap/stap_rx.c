@@ -397,7 +397,7 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	long timeo;
 
 	if (unlikely(flags & (MSG_OOB | MSG_ERRQUEUE)))
-		return stap_proto_recvmsg(ctx->sk_proto, sk, msg, len, flags);
+		return ctx->sk_proto->recvmsg(sk, msg, len, flags);
 
 	lock_sock(sk);
 	target = stap_rx_rcvlowat(ctx, flags & MSG_WAITALL, len);
@@ -576,7 +576,7 @@ int stap_rx_ioctl(struct sock *sk, int cmd, int *karg)
 	struct stap_context *ctx = stap_get_ctx(sk);
 
 	if (cmd != SIOCINQ)
-		return stap_proto_ioctl(ctx->sk_proto, sk, cmd, karg);
+		return ctx->sk_proto->ioctl(sk, cmd, karg);
 	if (sk->sk_state == TCP_LISTEN)
 		return -EINVAL;
 	*karg = READ_ONCE(ctx->rx.queued);

@@ -267,7 +267,7 @@ static struct sk_buff *stap_tx_splice(struct sock *sk, struct msghdr *msg,
 		return NULL;
 	/* Nobody checksums these bytes: TCP builds its own skbs */
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
-	n = stap_skb_splice_from_iter(skb, &msg->msg_iter, size);
+	n = skb_splice_from_iter(skb, &msg->msg_iter, size);
 	if (n <= 0) {
 		*err = n ? n : -EIO;
 		kfree_skb(skb);
@@ -418,38 +418,8 @@ static int stap_tx_send_locking(struct sock *sk, struct msghdr *msg,
 int stap_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	return stap_tx_send_locking(sk, msg, msg->msg_flags,
-				    stap_msg_splice(msg));
+				    msg->msg_flags & MSG_SPLICE_PAGES);
 }
-
-#ifdef STAP_TX_SENDPAGE
-/**
- * stap_tx_sendpage() - proto.sendpage of a tapped socket (before 6.5)
- * @sk: socket
- * @page: page to send
- * @offset: offset in @page
- * @size: bytes to send
- * @flags: MSG_* flags; MSG_SENDPAGE_NOTLAST as MSG_MORE
- *
- * The page is referenced, not copied, as tcp_sendpage() does.
- *
- * Context: Process context; takes the socket lock.
- *
- * Return: bytes taken, or a negative errno.
- */
-int stap_tx_sendpage(struct sock *sk, struct page *page, int offset,
-		     size_t size, int flags)
-{
-	struct bio_vec bvec = {
-		.bv_page = page, .bv_offset = offset, .bv_len = size,
-	};
-	struct msghdr msg = {};
-
-	if (flags & MSG_SENDPAGE_NOTLAST)
-		flags |= MSG_MORE;
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, size);
-	return stap_tx_send_locking(sk, &msg, flags, true);
-}
-#endif
 
 /* Called from stap's workqueue (stap_defer()), the socket not locked. */
 static void stap_tx_push_work(struct sock *sk)
