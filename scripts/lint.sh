@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The gates netdev CI applies, with the 7.3 tree's scripts: checkpatch
-# --strict, W=1 + sparse against every kernel, kernel-doc, and the UAPI
-# header's self-containment. Prints one "lint: ok|FAIL: gate" line a gate
+# --strict, W=1 + sparse against every kernel, kernel-doc, kconfig, and
+# the UAPI header's self-containment. Prints one "lint: ok|FAIL: gate" line a gate
 # and exits non-zero when any fails.
 set -uo pipefail
 
@@ -75,6 +75,19 @@ kerneldoc() {
 	"$SRC/scripts/kernel-doc" -none -Werror $KFILES
 }
 
+# net/stap/Kconfig through the 7.3 tree's kconfig, from the root Kconfig:
+# it parses and CONFIG_STAP=m holds.
+kconfig() {
+	local conf d=$OUT/kconfig
+
+	conf="$("$TOP/scripts/kernel.sh" kdir 7.3)/scripts/kconfig/conf"
+	mkdir -p "$d"
+	echo CONFIG_STAP=m > "$d/.config"
+	(cd "$d" && srctree=$TOP KCONFIG_CONFIG=$d/.config \
+		"$conf" --olddefconfig "$TOP/Kconfig") || return 1
+	grep -qx CONFIG_STAP=m "$d/.config"
+}
+
 uapi() {
 	local d=$OUT/uapi
 	mkdir -p "$d/linux" "$OUT/scripts"
@@ -95,5 +108,6 @@ for v in 6.1 6.12 7.3; do
 	gate "w1-sparse-$v" wc1 "$v"
 done
 gate kernel-doc kerneldoc
+gate kconfig kconfig
 gate uapi uapi
 exit $((fails > 0))
