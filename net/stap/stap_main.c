@@ -18,7 +18,7 @@
 #include "stap.h"
 #include "trace.h"
 
-MODULE_AUTHOR("The stap authors");
+MODULE_AUTHOR("Seed 7d41800b maintainers <maintainers@users.noreply.r-seed-7d41800b.example>");
 MODULE_DESCRIPTION("stap: BPF verdicts on the messages of TCP sockets");
 MODULE_LICENSE("GPL");
 MODULE_ALIAS_TCP_ULP("stap");

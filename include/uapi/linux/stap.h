@@ -128,6 +128,7 @@ enum {
 	STAP_STATS_OVERSIZE_MSGS,
 	__STAP_STATS_MAX
 };
+
 #define STAP_STATS_MAX	(__STAP_STATS_MAX - 1)
 
 #endif /* _UAPI_LINUX_STAP_H */

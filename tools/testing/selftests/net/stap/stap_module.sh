@@ -52,7 +52,8 @@ done
 check "module unused after sockets close" \
 	test "$(cat /sys/module/stap/refcnt)" -eq 0
 check "rmmod" rmmod stap
-check "ULP gone after rmmod" sh -c '! grep -qw stap /proc/sys/net/ipv4/tcp_available_ulp'
+check "ULP gone after rmmod" sh -c \
+	'! grep -qw stap /proc/sys/net/ipv4/tcp_available_ulp'
 check "insmod again" insmod "$STAP_KO"
 check "ULP listed again" grep -qw stap /proc/sys/net/ipv4/tcp_available_ulp
 exit $ret

@@ -81,7 +81,8 @@ test_usage() {
 	out=$("$STAPCTL" exec -- true 2>&1); rc=$?
 	expect "no verdict" "$rc" 2 || return 1
 	expect_match "no verdict" "$out" "no verdict" || return 1
-	out=$("$STAPCTL" exec --parser nosuch --verdict pass -- true 2>&1); rc=$?
+	out=$("$STAPCTL" exec --parser nosuch --verdict pass -- true 2>&1)
+	rc=$?
 	expect "unknown parser" "$rc" 1 || return 1
 	expect_match "unknown parser" "$out" "not a built-in parser" || return 1
 	out=$("$STAPCTL" exec --log --deny X -- true 2>&1); rc=$?
@@ -130,8 +131,8 @@ test_show() {
 	got=$("$STAPCTL" show) || return 1
 	echo "$got" | sed 's/^/# /'
 	expect_match "show" "$got" "127.0.0.1:$PORT -> 127.0.0.1:" || return 1
-	expect_match "show" "$got" "rx pass 2 msgs 8 bytes, drop 1 msgs 5 bytes" ||
-		return 1
+	expect_match "show" "$got" \
+		"rx pass 2 msgs 8 bytes, drop 1 msgs 5 bytes" || return 1
 	expect_match "show" "$got" "LISTEN .*127.0.0.1:$PORT -> \*" || return 1
 	json=$("$STAPCTL" show -j) || return 1
 	echo "$json" | python3 -c "
@@ -164,10 +165,11 @@ test_log() {
 	done
 	sed 's/^/# /' "$T/log"
 	got=$(sed -n 1p "$T/log")
-	expect_match "log" "$got" \
-		"recv cookie [0-9]* 127.0.0.1:$PORT <- 127.0.0.1:[0-9]* len 7 verdict pass \"GET /a\\\\n\"" ||
-		return 1
-	expect_match "log" "$(sed -n 2p "$T/log")" 'len 5 verdict pass "PING\\n"'
+	want="recv cookie [0-9]* 127.0.0.1:$PORT <- 127.0.0.1:[0-9]*"
+	want="$want len 7 verdict pass \"GET /a\\\\n\""
+	expect_match "log" "$got" "$want" || return 1
+	expect_match "log" "$(sed -n 2p "$T/log")" \
+		'len 5 verdict pass "PING\\n"'
 }
 
 # A server started without stapctl, tapped through its pid and fd
@@ -181,9 +183,9 @@ attach_and_send() {
 	fd=$(cat "$T/fd")
 	"$STAPCTL" attach --pid "${PIDS[0]}" --fd "$fd" --parser lines \
 		--deny DROP --recv-only > "$T/attach" || return 1
-	expect_match "attach" "$(cat "$T/attach")" \
-		"^tapped fd $fd of process ${PIDS[0]}: 127.0.0.1:$PORT -> 127.0.0.1:" ||
-		return 1
+	want="^tapped fd $fd of process ${PIDS[0]}:"
+	want="$want 127.0.0.1:$PORT -> 127.0.0.1:"
+	expect_match "attach" "$(cat "$T/attach")" "$want" || return 1
 	touch "$T/go"
 	wait "${PIDS[1]}"
 	expect "echo" "$(cat "$T/got")" "b'x\\ny\\n'"
@@ -208,8 +210,9 @@ test_attach_needs_privilege() {
 		--verdict pass 2>&1); rc=$?
 	echo "# $out"
 	expect "rc" "$rc" 1 || return 1
-	expect_match "message" "$out" "Operation not permitted: stapctl needs the privilege to ptrace-attach" ||
-		return 1
+	want="Operation not permitted: stapctl needs"
+	want="$want the privilege to ptrace-attach"
+	expect_match "message" "$out" "$want" || return 1
 	touch "$T/go"
 	wait "${PIDS[1]}"
 	expect "untapped echo" "$(cat "$T/got")" "b'x\\n'"
@@ -220,8 +223,9 @@ test_tap_cannot_be_replaced() {
 	attach_and_send --tamper || return 1
 	sed 's/^/# /' "$T/tamper"
 	# Another ULP: EEXIST, or ENOENT when its module is not loaded
-	expect_match "tamper" "$(tr '\n' ' ' < "$T/tamper")" \
-		"^params EBUSY ulp_tls E[NX][OI][ES][NT]T* ulp_stap EEXIST ulp stap $"
+	want="^params EBUSY ulp_tls E[NX][OI][ES][NT]T*"
+	want="$want ulp_stap EEXIST ulp stap $"
+	expect_match "tamper" "$(tr '\n' ' ' < "$T/tamper")" "$want"
 }
 
 # redis-server under a RESP tap: FLUSHALL is dropped, CONFIG disconnects,
@@ -296,7 +300,8 @@ test_nginx() {
 	expect "get" "$(curl -s "$url/")" hello || return 1
 	curl -s "$url/blob" -o "$T/blob" || return 1
 	cmp "$T/blob" "$T/www/blob" || return 1
-	got=$(curl -s -H 'Transfer-Encoding: chunked' --data-binary @"$T/www/index.html" "$url/echo")
+	got=$(curl -s -H 'Transfer-Encoding: chunked' \
+		--data-binary @"$T/www/index.html" "$url/echo")
 	expect "chunked post" "$got" posted || return 1
 	drops=$(rx_drops)
 	curl -s -m 3 -X DELETE "$url/" > /dev/null; rc=$?
