@@ -4,6 +4,7 @@
 #
 #   make run        build everything and show stap working inside a VM
 #   make check      build everything, run every gate and test
+#   make patches    the upstream series (git format-patch) in build/patches
 #
 # KVER selects the kernel (6.1, 6.12 or 7.3; default 6.1). Kernels and
 # their build trees are cached in $(STAP_CACHE) (~/.cache/stap).
@@ -72,7 +73,7 @@ MOD_SRCS	:= $(filter-out %.mod.c,$(wildcard $(TOP)/net/stap/*.[ch])) \
 		   $(TOP)/net/stap/Makefile $(TOP)/net/stap/Kbuild \
 		   $(TOP)/net/stap/Kconfig
 
-.PHONY: all deps module modules selftests samples tools run check lint intree-check \
+.PHONY: all deps module modules selftests samples tools run check lint patches intree-check \
 	vm-tests splat-test run_tests bench clean help install install-module \
 	install-tools install-dkms deb
 
@@ -182,6 +183,10 @@ bench: selftests
 
 lint: deps
 	@bash $(TOP)/scripts/lint.sh
+
+# The upstream submission: a git format-patch series in build/patches
+patches: deps
+	@bash $(TOP)/scripts/patches.sh
 
 intree-check: deps
 	@bash $(TOP)/scripts/intree.sh

@@ -166,7 +166,9 @@ while IFS= read -r line; do
 	"lint: FAIL: "*) fail=$((fail + 1)); failed+=("${line#lint: FAIL: }") ;;
 	esac
 done < <(bash "$TOP/scripts/lint.sh" 2>&1)
-step "intree-check: net/stap in the 7.3 tree, W=1 C=1" \
+step "patches: checkpatch --strict on each patch of the series" \
+	bash "$TOP/scripts/patches.sh" check
+step "patches: the series applies with git am to 7.3 and builds (W=1 C=1)" \
 	bash "$TOP/scripts/intree.sh"
 step "vmtest: exit status passes through" vm_exit_status
 step "vmtest: a guest kernel warning fails the run" vm_splat_fails

@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build stap in tree, as an upstream submission: overlay the project's
-# files on a (hard-linked) copy of the 7.3 source, apply the hook patch,
-# enable CONFIG_STAP=m on the debug kernel's configuration and build
-# net/stap/ with W=1 and sparse. Fails on any warning.
+# Build stap in tree, as an upstream submission: the series of make
+# patches (scripts/patches.sh) applied with git am to its base (the 7.3
+# source's versions of the files it changes), the result overlaid on a
+# (hard-linked) copy of the 7.3 source, CONFIG_STAP=m on the debug
+# kernel's configuration, and net/stap/ built with W=1 and sparse. No
+# compat.h: the series has none. Fails on any warning.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,21 +15,35 @@ SRC=$("$TOP/scripts/kernel.sh" src 7.3)
 KDIR=$("$TOP/scripts/kernel.sh" kdir 7.3)
 TREE=$CACHE/intree/src
 OBJ=$CACHE/intree/obj
+AM=$TOP/build/intree-am
 LOG=$TOP/build/intree.log
 
-echo "intree: overlaying stap on $SRC"
+bash "$TOP/scripts/patches.sh" > /dev/null
+echo "intree: git am of build/patches onto the 7.3 base"
+rm -rf "$AM"
+git clone -q --no-checkout "$TOP/build/series" "$AM"
+git -C "$AM" checkout -q --detach base
+# shellcheck disable=SC2046
+git -C "$AM" -c user.name=intree -c user.email=intree@localhost \
+	am -q $(ls "$TOP"/build/patches/*.patch | grep -v /0000-cover-letter)
+git -C "$AM" diff --quiet HEAD stap || {
+	echo "intree: FAIL: git am gives another tree than the series"
+	exit 1
+}
+
+echo "intree: overlaying the series on $SRC"
 rm -rf "$TREE"
 mkdir -p "$TREE" "$OBJ" "$TOP/build"
 cp -al "$SRC/." "$TREE/"
-for f in net/Kconfig net/Makefile include/linux/socket.h \
-	 include/uapi/linux/inet_diag.h; do
-	# Break the hard link before patching.
-	cp --remove-destination "$SRC/$f" "$TREE/$f"
+git -C "$AM" diff --name-only base HEAD | while IFS= read -r f; do
+	mkdir -p "$TREE/$(dirname "$f")"
+	# Break the hard link of a file the series changes.
+	cp --remove-destination "$AM/$f" "$TREE/$f"
 done
-cp -r "$TOP/net/stap" "$TREE/net/stap"
-cp "$TOP/include/net/stap.h" "$TREE/include/net/stap.h"
-cp "$TOP/include/uapi/linux/stap.h" "$TREE/include/uapi/linux/stap.h"
-patch -s -p1 -d "$TREE" < "$TOP/patches/0001-net-hook-up-stap.patch"
+if [ -e "$TREE/net/stap/compat.h" ] || [ -e "$TREE/net/stap/Kbuild" ]; then
+	echo "intree: FAIL: the series carries the out-of-tree build"
+	exit 1
+fi
 
 cp "$KDIR/.config" "$OBJ/.config"
 "$TREE/scripts/config" --file "$OBJ/.config" --module STAP
@@ -51,4 +67,4 @@ grep -q 'CHECK.*net/stap/stap_main.c' "$LOG" || {
 	echo "intree: FAIL: sparse did not run"
 	exit 1
 }
-echo "intree: ok: net/stap builds in tree with W=1 C=1"
+echo "intree: ok: the series applies with git am and net/stap builds in tree with W=1 C=1"
