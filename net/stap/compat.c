@@ -29,9 +29,12 @@ int (stap_rx_recvmsg)(struct sock *sk, struct msghdr *msg, size_t len,
 		      int flags, int *addr_len)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
+	/* TCP's op, out of reach of compat.h's recvmsg() macro */
+	int (*tcp_op)(struct sock *sk, struct msghdr *msg, size_t len,
+		      int flags, int *addr_len) = ctx->sk_proto->recvmsg;
 
 	if (unlikely(flags & (MSG_OOB | MSG_ERRQUEUE)))
-		return (ctx->sk_proto->recvmsg)(sk, msg, len, flags, addr_len);
+		return tcp_op(sk, msg, len, flags, addr_len);
 	return stap_rx_recvmsg(sk, msg, len, flags);
 }
 #endif
