@@ -146,9 +146,9 @@ static int attach_one(int ours, int pid, int fd,
 int cmd_attach(int argc, char **argv)
 {
 	static const struct option own[] = {
-		{ "pid",	required_argument, NULL, 0x200 },
-		{ "fd",		required_argument, NULL, 0x201 },
-		{ "all",	no_argument,	   NULL, 0x202 },
+		{ "pid",	required_argument, NULL, OPT_PID },
+		{ "fd",		required_argument, NULL, OPT_FD },
+		{ "all",	no_argument,	   NULL, OPT_ALL },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{}
 	};
@@ -167,14 +167,14 @@ int cmd_attach(int argc, char **argv)
 		switch (c) {
 		case STAP_GETOPT_BAD:
 			return STAP_EXIT_USAGE;
-		case 0x200:
+		case OPT_PID:
 			pid = strtol(optarg, &end, 10);
 			if (*end || pid <= 0) {
 				stap_err("--pid %s: not a process id", optarg);
 				return STAP_EXIT_USAGE;
 			}
 			break;
-		case 0x201:
+		case OPT_FD:
 			fds[nfds] = strtol(optarg, &end, 10);
 			if (*end || fds[nfds] < 0 || nfds == MAX_FDS - 1) {
 				stap_err("--fd %s: not a descriptor (or too many)",
@@ -183,7 +183,7 @@ int cmd_attach(int argc, char **argv)
 			}
 			nfds++;
 			break;
-		case 0x202:
+		case OPT_ALL:
 			all = true;
 			break;
 		case 'h':

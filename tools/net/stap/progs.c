@@ -141,16 +141,16 @@ void stap_progs_usage(FILE *f)
 static const struct option prog_options[] = {
 	{ "parser",		required_argument, NULL, 'p' },
 	{ "verdict",		required_argument, NULL, 'v' },
-	{ "recv-parser",	required_argument, NULL, 0x100 },
-	{ "send-parser",	required_argument, NULL, 0x101 },
-	{ "recv-verdict",	required_argument, NULL, 0x102 },
-	{ "send-verdict",	required_argument, NULL, 0x103 },
-	{ "recv-only",		no_argument,	   NULL, 0x104 },
-	{ "send-only",		no_argument,	   NULL, 0x105 },
+	{ "recv-parser",	required_argument, NULL, OPT_RECV_PARSER },
+	{ "send-parser",	required_argument, NULL, OPT_SEND_PARSER },
+	{ "recv-verdict",	required_argument, NULL, OPT_RECV_VERDICT },
+	{ "send-verdict",	required_argument, NULL, OPT_SEND_VERDICT },
+	{ "recv-only",		no_argument,	   NULL, OPT_RECV_ONLY },
+	{ "send-only",		no_argument,	   NULL, OPT_SEND_ONLY },
 	{ "deny",		required_argument, NULL, 'd' },
 	{ "deny-disconnect",	required_argument, NULL, 'D' },
 	{ "rate",		required_argument, NULL, 'r' },
-	{ "rate-disconnect",	no_argument,	   NULL, 0x106 },
+	{ "rate-disconnect",	no_argument,	   NULL, OPT_RATE_DISCONNECT },
 	{ "log",		no_argument,	   NULL, 'l' },
 };
 
@@ -267,22 +267,22 @@ int stap_progs_option(struct stap_progs *p, int opt, const char *arg)
 		return 1;
 	case 'v':
 		return set_verdict(p, arg) ? -1 : 1;
-	case 0x100:
+	case OPT_RECV_PARSER:
 		p->spec[SLOT_RECV_PARSE] = arg;
 		return 1;
-	case 0x101:
+	case OPT_SEND_PARSER:
 		p->spec[SLOT_SEND_PARSE] = arg;
 		return 1;
-	case 0x102:
+	case OPT_RECV_VERDICT:
 		p->spec[SLOT_RECV_VERDICT] = arg;
 		return 1;
-	case 0x103:
+	case OPT_SEND_VERDICT:
 		p->spec[SLOT_SEND_VERDICT] = arg;
 		return 1;
-	case 0x104:
+	case OPT_RECV_ONLY:
 		p->no_send = true;
 		return 1;
-	case 0x105:
+	case OPT_SEND_ONLY:
 		p->no_recv = true;
 		return 1;
 	case 'd':
@@ -298,7 +298,7 @@ int stap_progs_option(struct stap_progs *p, int opt, const char *arg)
 		return 1;
 	case 'r':
 		return parse_rate(p, arg) ? -1 : 1;
-	case 0x106:
+	case OPT_RATE_DISCONNECT:
 		p->rate_disconnect = true;
 		return 1;
 	case 'l':

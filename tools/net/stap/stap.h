@@ -28,6 +28,24 @@ enum stap_tool_slot {
 
 #define STAP_MAX_DENY		64
 
+/* getopt_long() values of the long options that have no short form, one
+ * list for every command so that the shared program options and a
+ * command's own never collide.
+ */
+enum stap_long_opt {
+	OPT_RECV_PARSER = 0x100,	/* program options (progs.c) */
+	OPT_SEND_PARSER,
+	OPT_RECV_VERDICT,
+	OPT_SEND_VERDICT,
+	OPT_RECV_ONLY,
+	OPT_SEND_ONLY,
+	OPT_RATE_DISCONNECT,
+	OPT_PRELOAD,			/* exec */
+	OPT_PID,			/* attach */
+	OPT_FD,
+	OPT_ALL,
+};
+
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
