@@ -165,8 +165,6 @@ int cmd_attach(int argc, char **argv)
 	while ((c = stap_progs_getopt(&p, argc, argv, STAP_PROG_SHORTOPTS "h",
 				      opts)) != -1) {
 		switch (c) {
-		case STAP_GETOPT_BAD:
-			return STAP_EXIT_USAGE;
 		case OPT_PID:
 			pid = strtol(optarg, &end, 10);
 			if (*end || pid <= 0) {
@@ -186,12 +184,8 @@ int cmd_attach(int argc, char **argv)
 		case OPT_ALL:
 			all = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return STAP_EXIT_OK;
 		default:
-			usage(stderr);
-			return STAP_EXIT_USAGE;
+			return stap_cmd_usage(c, usage);
 		}
 	}
 	if (!pid || (!nfds && !all) || (nfds && all) || optind < argc) {

@@ -165,12 +165,8 @@ int cmd_log(int argc, char **argv)
 			if (*e || timeout <= 0)
 				goto bad;
 			break;
-		case 'h':
-			usage(stdout);
-			return STAP_EXIT_OK;
 		default:
-			usage(stderr);
-			return STAP_EXIT_USAGE;
+			return stap_cmd_usage(c, usage);
 		}
 	}
 	if (optind < argc)

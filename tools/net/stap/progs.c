@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +27,6 @@
 #include "stap_verdict_log.skel.h"
 #include "stap_verdict_pass.skel.h"
 #include "stap_verdict_ratelimit.skel.h"
-
-const char *stap_prog_name = "stapctl";
-
-void stap_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", stap_prog_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /* The samples, built in: their skeletons carry the objects */
 #define SAMPLE_OPEN(o)							\

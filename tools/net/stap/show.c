@@ -247,18 +247,12 @@ int cmd_show(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return STAP_EXIT_OK;
 		default:
-			usage(stderr);
-			return STAP_EXIT_USAGE;
+			return stap_cmd_usage(c, usage);
 		}
 	}
-	if (optind < argc) {
-		usage(stderr);
-		return STAP_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return stap_cmd_usage('?', usage);
 	if (json)
 		printf("[");
 	if (dump_family(AF_INET, json, &first, &count) ||

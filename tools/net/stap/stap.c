@@ -4,6 +4,7 @@
  * running processes, show the taps and their counters, and print what a
  * logging verdict records.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,40 @@ static const struct {
 	{ "show", cmd_show, "list tapped sockets, programs and counters" },
 	{ "log", cmd_log, "print the log verdict's records" },
 };
+
+const char *stap_prog_name = "stapctl";
+
+void stap_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", stap_prog_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/**
+ * stap_cmd_usage() - the end of a command's getopt loop
+ * @opt: what getopt gave that the command does not take itself: 'h', an
+ *	unknown option, or STAP_GETOPT_BAD (a program option whose reason
+ *	stap_progs_getopt() printed)
+ * @usage: the command's usage text, printed on @f
+ *
+ * Return: the exit status: STAP_EXIT_OK for -h (usage on stdout), else
+ * STAP_EXIT_USAGE (usage on stderr unless a reason was printed already).
+ */
+int stap_cmd_usage(int opt, void (*usage)(FILE *f))
+{
+	if (opt == 'h') {
+		usage(stdout);
+		return STAP_EXIT_OK;
+	}
+	if (opt != STAP_GETOPT_BAD)
+		usage(stderr);
+	return STAP_EXIT_USAGE;
+}
 
 static void usage(FILE *f)
 {

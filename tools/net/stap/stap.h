@@ -86,6 +86,7 @@ static inline bool stap_is_tcp(int fd)
 extern const char *stap_prog_name;	/* "stapctl COMMAND", for messages */
 
 void stap_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int stap_cmd_usage(int opt, void (*usage)(FILE *f));
 void stap_progs_init(struct stap_progs *p);
 int stap_progs_option(struct stap_progs *p, int opt, const char *arg);
 
