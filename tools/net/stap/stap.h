@@ -46,6 +46,10 @@ enum stap_long_opt {
 	OPT_ALL,
 };
 
+#ifndef fallthrough
+#define fallthrough		__attribute__((__fallthrough__))
+#endif
+
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
