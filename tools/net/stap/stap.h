@@ -28,6 +28,14 @@ enum stap_tool_slot {
 
 #define STAP_MAX_DENY		64
 
+/* sock_diag: the INET_DIAG_ULP_INFO nest of a stap socket has the stap
+ * attributes in a nest of this type (STAP_ULP_INFO in the UAPI header
+ * until it is named INET_ULP_INFO_STAP).
+ */
+#ifndef INET_ULP_INFO_STAP
+#define INET_ULP_INFO_STAP	4
+#endif
+
 /* getopt_long() values of the long options that have no short form, one
  * list for every command so that the shared program options and a
  * command's own never collide.
