@@ -578,12 +578,32 @@ int stap_tap_fd(int fd, const struct stap_params *params)
 	return 0;
 }
 
+/**
+ * stap_addr_str() - "ADDR:PORT", or "[ADDR]:PORT" for IPv6
+ * @family: AF_INET or AF_INET6
+ * @ip: the address, in network order
+ * @port: the port, in host order
+ * @buf: where to write it
+ * @len: its size; STAP_ADDRSTRLEN is enough
+ *
+ * Return: @buf.
+ */
+char *stap_addr_str(int family, const void *ip, unsigned int port, char *buf,
+		    size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, ip, s, sizeof(s));
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", s, port);
+	return buf;
+}
+
 /* "ADDR:PORT -> ADDR:PORT" of a socket, or its state when it has no peer */
 const char *stap_sock_desc(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage a, b;
 	socklen_t al = sizeof(a), bl = sizeof(b);
-	char la[INET6_ADDRSTRLEN + 8], ra[INET6_ADDRSTRLEN + 8];
+	char la[STAP_ADDRSTRLEN], ra[STAP_ADDRSTRLEN];
 	const struct sockaddr_storage *ss[2] = { &a, &b };
 	char *out[2] = { la, ra };
 	int i;
@@ -595,19 +615,15 @@ const char *stap_sock_desc(int fd, char *buf, size_t len)
 	for (i = 0; i < 2; i++) {
 		const struct sockaddr_in *s4 = (const void *)ss[i];
 		const struct sockaddr_in6 *s6 = (const void *)ss[i];
-		char ip[INET6_ADDRSTRLEN];
 
-		if (ss[i]->ss_family == AF_INET) {
-			inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-			snprintf(out[i], sizeof(la), "%s:%u", ip,
-				 ntohs(s4->sin_port));
-		} else if (ss[i]->ss_family == AF_INET6) {
-			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-			snprintf(out[i], sizeof(la), "[%s]:%u", ip,
-				 ntohs(s6->sin6_port));
-		} else {
+		if (ss[i]->ss_family == AF_INET)
+			stap_addr_str(AF_INET, &s4->sin_addr,
+				      ntohs(s4->sin_port), out[i], sizeof(la));
+		else if (ss[i]->ss_family == AF_INET6)
+			stap_addr_str(AF_INET6, &s6->sin6_addr,
+				      ntohs(s6->sin6_port), out[i], sizeof(la));
+		else
 			snprintf(out[i], sizeof(la), "listening");
-		}
 	}
 	snprintf(buf, len, "%s -> %s", la, ra);
 	return buf;

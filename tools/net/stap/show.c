@@ -196,32 +196,22 @@ static int parse_ulp(const struct nlattr *ulp, struct tap_info *t)
 	return 1;
 }
 
-static void addr_str(const struct inet_diag_msg *m, bool dst, char *buf,
-		     size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-	const __be32 *a = dst ? m->id.idiag_dst : m->id.idiag_src;
-	unsigned int port = ntohs(dst ? m->id.idiag_dport : m->id.idiag_sport);
-
-	inet_ntop(m->idiag_family, a, ip, sizeof(ip));
-	snprintf(buf, len, m->idiag_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-		 ip, port);
-}
-
 static void print_tap(const struct tap_info *t)
 {
 	const struct inet_diag_msg *m = t->msg;
 	const char *state = "?";
-	char src[64], dst[64];
+	char src[STAP_ADDRSTRLEN], dst[STAP_ADDRSTRLEN];
 	size_t i;
 
 	if (m->idiag_state < ARRAY_SIZE(tcp_states))
 		state = tcp_states[m->idiag_state];
-	addr_str(m, false, src, sizeof(src));
+	stap_addr_str(m->idiag_family, m->id.idiag_src,
+		      ntohs(m->id.idiag_sport), src, sizeof(src));
 	if (m->idiag_state == TCP_LISTEN)
 		snprintf(dst, sizeof(dst), "*");
 	else
-		addr_str(m, true, dst, sizeof(dst));
+		stap_addr_str(m->idiag_family, m->id.idiag_dst,
+			      ntohs(m->id.idiag_dport), dst, sizeof(dst));
 
 	open_json_object(NULL);
 	print_string(PRINT_ANY, "state", "%-10s ", state);

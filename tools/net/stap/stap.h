@@ -110,6 +110,10 @@ int stap_progs_load(struct stap_progs *p);
 void stap_progs_usage(FILE *f);
 struct stap_params stap_progs_params(const struct stap_progs *p);
 int stap_tap_fd(int fd, const struct stap_params *params);
+/* "[" INET6_ADDRSTRLEN "]:65535" */
+#define STAP_ADDRSTRLEN		(INET6_ADDRSTRLEN + 8)
+char *stap_addr_str(int family, const void *ip, unsigned int port, char *buf,
+		    size_t len);
 const char *stap_sock_desc(int fd, char *buf, size_t len);
 
 /* Short options shared by exec and attach; stap_prog_options() gives
