@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "output.h"
 #include "stap.h"
 
 #ifndef __NR_pidfd_open
@@ -31,7 +32,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: stapctl attach --pid PID (--fd FD ... | --all) [PROGRAM OPTIONS]\n"
+"Usage: stapctl [-j [-p]] attach --pid PID (--fd FD ... | --all)\n"
+"       [PROGRAM OPTIONS]\n"
 "\n"
 "Tap TCP sockets of the running process PID: the descriptors FD (the\n"
 "option repeats), or with --all every connected or listening TCP socket\n"
@@ -40,7 +42,8 @@ static void usage(FILE *f)
 "privilege to ptrace-attach to PID (CAP_SYS_PTRACE, or the same user when\n"
 "kernel.yama.ptrace_scope allows it). The process cannot remove or\n"
 "replace the tap: the ULP stays for the socket's life and STAP_PARAMS\n"
-"can be set only once (EBUSY).\n"
+"can be set only once (EBUSY). With -j, a JSON array of the sockets\n"
+"tapped.\n"
 "\n");
 	stap_progs_usage(f);
 	fprintf(f,
@@ -138,8 +141,12 @@ static int attach_one(int ours, int pid, int fd,
 			 " (is the stap module loaded?)" : "");
 		return -1;
 	}
-	printf("tapped fd %d of process %d: %s\n", fd, pid,
-	       stap_sock_desc(ours, desc, sizeof(desc)));
+	open_json_object(NULL);
+	print_uint(PRINT_ANY, "fd", "tapped fd %u", fd);
+	print_uint(PRINT_ANY, "pid", " of process %u", pid);
+	print_string(PRINT_ANY, "socket", ": %s\n",
+		     stap_sock_desc(ours, desc, sizeof(desc)));
+	close_json_object();
 	return 0;
 }
 
@@ -194,6 +201,7 @@ int cmd_attach(int argc, char **argv)
 	}
 	if (stap_progs_check(&p))
 		return STAP_EXIT_USAGE;
+	open_json_array(NULL);		/* closed by output_done() on errors */
 	pidfd = syscall(__NR_pidfd_open, pid, 0);
 	if (pidfd < 0) {
 		stap_err("process %d: %s", pid, strerror(errno));
@@ -220,5 +228,6 @@ int cmd_attach(int argc, char **argv)
 		close(ours[i]);
 	}
 	close(pidfd);
+	close_json_array();
 	return failed ? STAP_EXIT_FAIL : STAP_EXIT_OK;
 }
