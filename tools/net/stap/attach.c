@@ -32,8 +32,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: stapctl [-j [-p]] attach --pid PID (--fd FD ... | --all)\n"
-"       [PROGRAM OPTIONS]\n"
+"Usage: stapctl attach --pid PID (--fd FD ... | --all) [PROGRAM OPTIONS]\n"
 "\n"
 "Tap TCP sockets of the running process PID: the descriptors FD (the\n"
 "option repeats), or with --all every connected or listening TCP socket\n"
@@ -42,8 +41,8 @@ static void usage(FILE *f)
 "privilege to ptrace-attach to PID (CAP_SYS_PTRACE, or the same user when\n"
 "kernel.yama.ptrace_scope allows it). The process cannot remove or\n"
 "replace the tap: the ULP stays for the socket's life and STAP_PARAMS\n"
-"can be set only once (EBUSY). With -j, a JSON array of the sockets\n"
-"tapped.\n"
+"can be set only once (EBUSY). With stapctl -j, a JSON array of the\n"
+"sockets tapped.\n"
 "\n");
 	stap_progs_usage(f);
 	fprintf(f,

@@ -29,15 +29,15 @@ static long printed;
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: stapctl [-j [-p]] log [-m MAP_ID] [-n COUNT] [-t SECONDS]\n"
+"Usage: stapctl log [-m MAP_ID] [-n COUNT] [-t SECONDS]\n"
 "\n"
 "Print one line per message seen by the log verdict (stapctl exec/attach\n"
 "--log): time, direction, socket cookie, addresses, length, verdict and\n"
 "the first bytes, until interrupted. Reads every ring buffer map named\n"
 "\"records\" (each loaded log verdict has one) that exists at start, or\n"
 "the map MAP_ID. A full ring buffer loses records, never messages.\n"
-"With -j, one JSON array of records (the bytes in hex), closed when\n"
-"stapctl log stops.\n"
+"With stapctl -j, one JSON array of records (the bytes in hex),\n"
+"closed when stapctl log stops.\n"
 "\n"
 "  -m, --map-id ID   read this ring buffer only\n"
 "  -n, --count N     stop after N records\n"

@@ -89,13 +89,13 @@ static const struct tap_field stat_fields[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: stapctl [-j [-p]] show\n"
+"Usage: stapctl show\n"
 "\n"
 "List the tapped TCP sockets of this network namespace: addresses, state,\n"
 "socket inode, the BPF program ids in each slot (bpftool prog show id\n"
 "ID) and the counters of struct stap_stats. Needs the tcp_diag module\n"
 "(and inet_diag); the counters of other users' sockets need\n"
-"CAP_NET_ADMIN on some kernels. With -j, one JSON array.\n"
+"CAP_NET_ADMIN on some kernels. With stapctl -j, one JSON array.\n"
 "\n"
 "  -j, --json   the same as stapctl -j show\n"
 "  -h, --help   this help\n"
