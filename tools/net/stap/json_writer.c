@@ -189,11 +189,6 @@ void jsonw_string(struct json_writer *self, const char *value)
 	jsonw_puts(self, value);
 }
 
-void jsonw_bool(struct json_writer *self, bool val)
-{
-	jsonw_printf(self, "%s", val ? "true" : "false");
-}
-
 void jsonw_uint(struct json_writer *self, uint64_t num)
 {
 	jsonw_printf(self, "%" PRIu64, num);

@@ -18,7 +18,6 @@ void jsonw_pretty(struct json_writer *self, bool on);
 
 void jsonw_name(struct json_writer *self, const char *name);
 void jsonw_string(struct json_writer *self, const char *value);
-void jsonw_bool(struct json_writer *self, bool value);
 void jsonw_uint(struct json_writer *self, uint64_t number);
 
 void jsonw_start_object(struct json_writer *self);

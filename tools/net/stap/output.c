@@ -145,12 +145,3 @@ void print_u64(enum output_type type, const char *key, const char *fmt,
 	else if (to_text(type, fmt))
 		printf(fmt, (unsigned long long)value);
 }
-
-void print_bool(enum output_type type, const char *key, const char *fmt,
-		bool value)
-{
-	if (to_json(type, key))
-		jsonw_bool(jw, value);
-	else if (to_text(type, fmt))
-		printf(fmt, value ? "true" : "false");
-}

@@ -32,7 +32,5 @@ void print_uint(enum output_type type, const char *key, const char *fmt,
 		unsigned int value);
 void print_u64(enum output_type type, const char *key, const char *fmt,
 	       __u64 value);
-void print_bool(enum output_type type, const char *key, const char *fmt,
-		bool value);
 
 #endif /* _STAP_OUTPUT_H */
