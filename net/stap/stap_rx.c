@@ -516,9 +516,9 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 					 ((flags & MSG_PEEK) ? copied : 0));
 		if (!tomark && copied)
 			break;
-		err = stap_rx_copy(sk, &ctx->rx, msg,
-				   min_t(size_t, len - copied, tomark ?: UINT_MAX),
-				   flags, (flags & MSG_PEEK) ? copied : 0);
+		want = min_t(size_t, len - copied, tomark ?: UINT_MAX);
+		err = stap_rx_copy(sk, &ctx->rx, msg, want, flags,
+				   (flags & MSG_PEEK) ? copied : 0);
 		if (err < 0)
 			break;
 		copied += err;
