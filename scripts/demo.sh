@@ -81,7 +81,7 @@ sub=$!
 sleep 1
 run "$STAPCTL" show
 check "stapctl show lists the listener" \
-	"$("$STAPCTL" show -j | python3 -c 'import json,sys; print(any(t["state"] == "LISTEN" for t in json.load(sys.stdin)))')" True
+	"$("$STAPCTL" -j show | python3 -c 'import json,sys; print(any(t["state"] == "LISTEN" for t in json.load(sys.stdin)))')" True
 kill $sub 2>/dev/null
 
 say "/proc/net/stap_stat"

@@ -9,7 +9,7 @@ set -euo pipefail
 PKGS=(
 	build-essential bc bison flex cpio kmod xz-utils zstd
 	libelf-dev libssl-dev dwarves python3 perl rsync
-	clang llvm libbpf-dev bpftool
+	clang llvm libbpf-dev libmnl-dev bpftool
 	debhelper dh-dkms dkms
 	sparse
 	qemu-system-x86 busybox-static

@@ -44,6 +44,13 @@ struct stap_strp {
 					   struct sk_buff *msg);
 };
 
+/* Where the receive side stands with TCP's urgent mark */
+enum stap_mark_state {
+	STAP_MARK_NONE,		/* no mark noted */
+	STAP_MARK_AFTER_MSG,	/* after the message being framed */
+	STAP_MARK_SET,		/* at stap_rx.mark */
+};
+
 /**
  * struct stap_rx - receive side of a tapped socket
  * @strp: frames the TCP byte stream into messages
@@ -62,6 +69,12 @@ struct stap_strp {
  * @deferred: data arrived for a sleeping reader to frame; set in
  *	softirq, cleared when the receive queue is framed, read locklessly
  *	by the sleeping reader's wait condition
+ * @copied: passed bytes the application has read, in all
+ * @mark: stream position (as @copied) of the urgent mark, when
+ *	@mark_state is STAP_MARK_SET
+ * @urg_seq: TCP's urg_seq of that mark; a later urgent pointer voids it
+ * @mark_state: &enum stap_mark_state; the mark fields change under the
+ *	socket lock only
  * @gated: @queue is full, new data stays in the TCP receive queue
  * @pending: data arrived while the socket was owned by a process
  * @wake: messages or an error were queued, readers are to be woken
@@ -75,6 +88,10 @@ struct stap_rx {
 	int			rcvlowat;
 	int			err;
 	unsigned int		readers;
+	u32			copied;
+	u32			mark;
+	u32			urg_seq;
+	enum stap_mark_state	mark_state;
 	bool			deferred;
 	bool			gated;
 	bool			pending;
@@ -85,13 +102,18 @@ struct stap_rx {
  * struct stap_tx - send side of a tapped socket
  * @strp: frames what the application writes into messages
  * @sk: the socket
- * @pending: accepted messages TCP has not taken all of yet, in order;
- *	strp_msg()->offset is the next byte to hand over
+ * @pending: accepted messages and urgent bytes TCP has not taken all of
+ *	yet, in order
+ * @urgent: urgent bytes (MSG_OOB) waiting for the message being framed,
+ *	which they follow; each charged its truesize
  * @framing: bytes taken from the application and not yet framed into a
  *	message, charged to the socket
  * @pending_bytes: bytes of @pending not yet handed to TCP, charged
  * @flags: MSG_MORE and MSG_EOR of the send being framed
  * @err: positive errno every later send returns; sticky
+ * @writers: writers sleeping in sendmsg, which push @pending themselves
+ *	when woken; changed only with the socket owned, read by
+ *	stap_tx_write_space() under the socket lock
  * @corked: TCP holds frames stap pushed with MSG_MORE
  * @work_queued: a deferred push of @pending is queued
  * @saved_write_space: the socket's sk_write_space before stap
@@ -100,10 +122,12 @@ struct stap_tx {
 	struct stap_strp	strp;
 	struct sock		*sk;
 	struct sk_buff_head	pending;
+	struct sk_buff_head	urgent;
 	unsigned int		framing;
 	unsigned int		pending_bytes;
 	int			flags;
 	int			err;
+	unsigned int		writers;
 	bool			corked;
 	bool			work_queued;
 	void			(*saved_write_space)(struct sock *sk);

@@ -16,7 +16,7 @@ int (stap_rx_ioctl)(struct sock *sk, int cmd, unsigned long arg)
 	struct stap_context *ctx = stap_get_ctx(sk);
 	int karg, err;
 
-	if (cmd != SIOCINQ)
+	if (cmd != SIOCINQ && cmd != SIOCATMARK)
 		return ctx->sk_proto->ioctl(sk, cmd, arg);
 	err = stap_rx_ioctl(sk, cmd, &karg);
 	return err ? err : put_user(karg, (int __user *)arg);

@@ -65,24 +65,111 @@ static inline int stap_copy_struct_from_sockptr(void *dst, size_t ksize,
 #define copy_struct_from_sockptr stap_copy_struct_from_sockptr
 #endif
 
-/* skb_send_sock_locked_with_flags() came with 6.16 (with ovpn). Without
- * it, MSG_MORE holds TCP's partial frames as TCP_CORK does for the
- * duration of the send, which is what tcp_push() does with it.
+/* skb_send_sock_locked_with_flags(), which passes MSG_* flags (MSG_MORE,
+ * MSG_OOB) to TCP, came with 6.16 (with ovpn). Older kernels get the same
+ * walk of the skb as __skb_send_sock() with them: its head through
+ * proto_ops.sendmsg_locked, its pages by reference (MSG_SPLICE_PAGES, or
+ * proto_ops.sendpage_locked in the sendpage era, which
+ * MSG_SENDPAGE_NOTLAST marks: see below), one level of frag_list.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
+static inline int stap_send_head(struct sock *sk, void *data, int len,
+				 int flags)
+{
+	struct kvec kv = { .iov_base = data, .iov_len = len };
+	struct msghdr msg = { .msg_flags = flags };
+
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, len);
+	return sk->sk_socket->ops->sendmsg_locked(sk, &msg, len);
+}
+
+static inline int stap_send_page(struct sock *sk, struct page *page,
+				 int off, int len, int flags)
+{
+#ifdef MSG_SENDPAGE_NOTLAST
+	return sk->sk_socket->ops->sendpage_locked(sk, page, off, len, flags);
+#else
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
+	struct bio_vec bvec;
+
+	bvec_set_page(&bvec, page, len, off);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
+	return sk->sk_socket->ops->sendmsg_locked(sk, &msg, len);
+#endif
+}
+
+/* Send up to @len bytes at @off of @skb's own data (not its frag_list).
+ * Return: bytes sent, or TCP's error when none were.
+ */
+static inline int stap_send_linear_frags(struct sock *sk,
+					 struct sk_buff *skb, int off,
+					 int len, int flags)
+{
+	int sent = 0, i, n, ret;
+	skb_frag_t *frag;
+
+	for (i = -1; i < skb_shinfo(skb)->nr_frags && sent < len; i++) {
+		frag = i < 0 ? NULL : &skb_shinfo(skb)->frags[i];
+		n = frag ? skb_frag_size(frag) : skb_headlen(skb);
+		if (off >= n) {
+			off -= n;
+			continue;
+		}
+		n = min(n - off, len - sent);
+		if (frag)
+			ret = stap_send_page(sk, skb_frag_page(frag),
+					     skb_frag_off(frag) + off, n,
+					     flags);
+		else
+			ret = stap_send_head(sk, skb->data + off, n, flags);
+		if (ret <= 0)
+			return sent ? sent : ret;
+		sent += ret;
+		if (ret < n)
+			break;
+		off = 0;
+	}
+	return sent;
+}
+
+/* Bytes of @skb's head and page frags, without its frag_list */
+static inline int stap_skb_own_len(const struct sk_buff *skb)
+{
+	int n = skb_headlen(skb), i;
+
+	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++)
+		n += skb_frag_size(&skb_shinfo(skb)->frags[i]);
+	return n;
+}
+
 static inline int stap_skb_send_sock_flags(struct sock *sk,
 					   struct sk_buff *skb, int offset,
 					   int len, int flags)
 {
-	struct tcp_sock *tp = tcp_sk(sk);
-	u8 nonagle = tp->nonagle;
-	int ret;
+	struct sk_buff *part = skb;
+	int sent = 0, own, want, ret;
 
-	if (flags & MSG_MORE)
-		tp->nonagle |= TCP_NAGLE_CORK;
-	ret = skb_send_sock_locked(sk, skb, offset, len);
-	tp->nonagle = nonagle;
-	return ret;
+	if (!sk->sk_socket)
+		return -EINVAL;
+	flags |= MSG_DONTWAIT;
+	while (part && sent < len) {
+		own = stap_skb_own_len(part);
+		if (offset < own) {
+			want = min(own - offset, len - sent);
+			ret = stap_send_linear_frags(sk, part, offset, want,
+						     flags);
+			if (ret <= 0)
+				return sent ? sent : ret;
+			sent += ret;
+			if (ret < want)
+				break;
+			offset = 0;
+		} else {
+			offset -= own;
+		}
+		part = part == skb ? skb_shinfo(skb)->frag_list : part->next;
+	}
+	return sent;
 }
 
 #define skb_send_sock_locked_with_flags stap_skb_send_sock_flags
@@ -167,7 +254,7 @@ static struct sock *(stap_accept)(struct sock *sk, int flags, int *err,
 #endif
 
 /* proto.ioctl answers through an int since 6.5. The wrapper (compat.c)
- * answers SIOCINQ through stap_rx_ioctl() and passes every other command
+ * answers SIOCINQ and SIOCATMARK through stap_rx_ioctl(), passes others
  * to TCP with the user's argument, so that stap_rx_ioctl()'s own call to
  * TCP is never reached.
  */

@@ -9,6 +9,13 @@
  * and poll. Everything on this path runs under the
  * socket lock: either owned by a process, or bh-locked in softirq when no
  * process owns the socket.
+ *
+ * Urgent data: TCP's reader stops at the urgent mark. stap notes where
+ * the mark falls in the passed stream (after the message being framed,
+ * if the mark is inside one), then frames the urgent byte with the
+ * stream (SO_OOBINLINE) or steps over it, leaving it to recv(MSG_OOB) as
+ * TCP does. Reads stop at the mark and SIOCATMARK reports it; TCP forgets
+ * the urgent byte once the application reads past the mark.
  */
 
 #include <linux/if_packet.h>
@@ -104,11 +111,18 @@ static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
 static bool stap_rx_deliver(struct sock *sk, struct stap_context *ctx,
 			    struct sk_buff *msg)
 {
+	struct stap_rx *rx = &ctx->rx;
+
 	if (stap_bpf_verdict(sk, ctx, msg, false))
 		stap_rx_enqueue(sk, ctx, msg);
 	else
 		kfree_skb(msg);
-	return !ctx->rx.gated && !ctx->rx.err;
+	/* The urgent mark noted inside this message follows it */
+	if (rx->mark_state == STAP_MARK_AFTER_MSG) {
+		rx->mark = rx->copied + rx->queued;
+		rx->mark_state = STAP_MARK_SET;
+	}
+	return !rx->gated && !rx->err;
 }
 
 /* Without a parser every chunk TCP hands over is one message: it goes to
@@ -163,6 +177,89 @@ static void stap_rx_check_fin(struct sock *sk, struct stap_context *ctx)
 	stap_rx_parse_error(sk, ctx, -EPROTO);
 }
 
+/* TCP's reader is at the urgent byte (tcp_read_sock() stops there). */
+static bool stap_rx_at_urg(const struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return unlikely(tp->urg_data) && tp->urg_seq == tp->copied_seq;
+}
+
+/* The urgent mark stap noted is still TCP's current one */
+static bool stap_rx_mark_live(const struct sock *sk, const struct stap_rx *rx)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return rx->mark_state == STAP_MARK_SET && READ_ONCE(tp->urg_data) &&
+	       READ_ONCE(tp->urg_seq) == rx->urg_seq;
+}
+
+/* Note where the urgent mark falls in the passed stream: here, or after
+ * the message being framed, which holds bytes sent before it.
+ */
+static void stap_rx_note_mark(struct sock *sk, struct stap_rx *rx)
+{
+	rx->urg_seq = tcp_sk(sk)->urg_seq;
+	if (rx->strp.head) {
+		rx->mark_state = STAP_MARK_AFTER_MSG;
+		return;
+	}
+	rx->mark = rx->copied + rx->queued;
+	rx->mark_state = STAP_MARK_SET;
+}
+
+/* Frame the urgent byte at @seq with the stream (SO_OOBINLINE). */
+static bool stap_rx_frame_urg(struct sock *sk, struct stap_context *ctx,
+			      u32 seq)
+{
+	read_descriptor_t desc = { .arg.data = ctx, .count = 1 };
+	struct sk_buff *skb;
+	u32 off;
+
+	skb = tcp_recv_skb(sk, seq, &off);
+	if (!skb || off >= skb->len)
+		return false;
+	return stap_rx_recv(&desc, skb, off, 1) == 1;
+}
+
+/* At the urgent byte: note the mark, then frame the byte in band or step
+ * over it; out of band it stays in tp->urg_data for recv(MSG_OOB).
+ *
+ * Return: whether framing goes on past it.
+ */
+static bool stap_rx_urg(struct sock *sk, struct stap_context *ctx)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+	u32 seq = tp->copied_seq;
+
+	if (ctx->rx.mark_state == STAP_MARK_NONE ||
+	    ctx->rx.urg_seq != tp->urg_seq)
+		stap_rx_note_mark(sk, &ctx->rx);
+	if (sock_flag(sk, SOCK_URGINLINE) && !stap_rx_frame_urg(sk, ctx, seq))
+		return false;
+	WRITE_ONCE(tp->copied_seq, seq + 1);
+	return true;
+}
+
+/* The application read past the mark: TCP forgets the urgent byte, as
+ * tcp_recvmsg() does there.
+ */
+static void stap_rx_pass_mark(struct sock *sk, struct stap_rx *rx)
+{
+	if (stap_rx_mark_live(sk, rx)) {
+		WRITE_ONCE(tcp_sk(sk)->urg_data, 0);
+		tcp_fast_path_check(sk);
+	}
+	rx->mark_state = STAP_MARK_NONE;
+}
+
+/* Bytes a read at @pos may take before the urgent mark, or UINT_MAX */
+static unsigned int stap_rx_to_mark(const struct sock *sk,
+				    const struct stap_rx *rx, u32 pos)
+{
+	return stap_rx_mark_live(sk, rx) ? rx->mark - pos : UINT_MAX;
+}
+
 /* Frame what waits in the TCP receive queue, until it is empty or ours is
  * full. Called with the socket lock held.
  */
@@ -175,6 +272,11 @@ static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
 	WRITE_ONCE(rx->deferred, false);
 	while (!rx->gated && !rx->err &&
 	       !skb_queue_empty(&sk->sk_receive_queue)) {
+		if (stap_rx_at_urg(sk)) {
+			if (!stap_rx_urg(sk, ctx))
+				break;
+			continue;
+		}
 		desc.arg.data = ctx;
 		desc.error = 0;
 		desc.count = 1;
@@ -243,6 +345,9 @@ static void stap_rx_consume(struct sock *sk, struct stap_rx *rx,
 {
 	struct strp_msg *stm = strp_msg(skb);
 
+	if (rx->mark_state == STAP_MARK_SET && before(rx->mark, rx->copied + n))
+		stap_rx_pass_mark(sk, rx);
+	rx->copied += n;
 	stm->offset += n;
 	/* Pairs with READ_ONCE() in stap_rx_readable() */
 	WRITE_ONCE(rx->queued, rx->queued - n);
@@ -309,7 +414,7 @@ static bool stap_rx_readable(const struct sock *sk,
 
 /* What wakes a sleeping reader: what makes the socket readable, or data
  * stap_rx_data_ready() left to the reader to frame. Not TCP's queue as
- * such: what stap cannot frame (the urgent mark) would wake it in a loop.
+ * such: what stap cannot frame yet (a full queue) would wake it in a loop.
  * Lockless, as the wait condition of sk_wait_event().
  */
 static bool stap_rx_wakeup(const struct sock *sk,
@@ -393,6 +498,7 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
 	int target, want, err;
+	unsigned int tomark;
 	size_t copied = 0;
 	long timeo;
 
@@ -405,14 +511,23 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	err = 0;
 	while (copied < len) {
 		stap_rx_ungate(sk, ctx);
-		err = stap_rx_copy(sk, &ctx->rx, msg, len - copied, flags,
+		/* A read stops at the urgent mark, as tcp_recvmsg() does */
+		tomark = stap_rx_to_mark(sk, &ctx->rx, ctx->rx.copied +
+					 ((flags & MSG_PEEK) ? copied : 0));
+		if (!tomark && copied)
+			break;
+		want = min_t(size_t, len - copied, tomark ?: UINT_MAX);
+		err = stap_rx_copy(sk, &ctx->rx, msg, want, flags,
 				   (flags & MSG_PEEK) ? copied : 0);
 		if (err < 0)
 			break;
 		copied += err;
-		err = 0;
-		if (copied >= target)
+		/* Stopped at the mark with data read */
+		if (copied >= target || (tomark && err == tomark)) {
+			err = 0;
 			break;
+		}
+		err = 0;
 		/* A peek has consumed nothing: wait for all of @target */
 		want = (flags & MSG_PEEK) ? target : target - copied;
 		err = stap_rx_wait(sk, ctx, &timeo, want, !copied);
@@ -564,23 +679,37 @@ bool stap_rx_sock_is_readable(struct sock *sk)
 /**
  * stap_rx_ioctl() - proto.ioctl of a tapped socket
  * @sk: socket
- * @cmd: SIOCINQ counts passed bytes; everything else goes to TCP
+ * @cmd: SIOCINQ counts passed bytes up to the urgent mark, SIOCATMARK says
+ *	whether the next passed byte follows it, as TCP's; everything else
+ *	goes to TCP
  * @karg: the answer
  *
- * Context: Process context; lockless read of the count.
+ * Context: Process context; takes the socket lock.
  *
  * Return: 0 or a negative errno.
  */
 int stap_rx_ioctl(struct sock *sk, int cmd, int *karg)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
+	bool slow;
 
-	if (cmd != SIOCINQ)
+	switch (cmd) {
+	case SIOCINQ:
+		if (sk->sk_state == TCP_LISTEN)
+			return -EINVAL;
+		slow = lock_sock_fast(sk);
+		*karg = min(ctx->rx.queued,
+			    stap_rx_to_mark(sk, &ctx->rx, ctx->rx.copied));
+		unlock_sock_fast(sk, slow);
+		return 0;
+	case SIOCATMARK:
+		slow = lock_sock_fast(sk);
+		*karg = stap_rx_to_mark(sk, &ctx->rx, ctx->rx.copied) == 0;
+		unlock_sock_fast(sk, slow);
+		return 0;
+	default:
 		return ctx->sk_proto->ioctl(sk, cmd, karg);
-	if (sk->sk_state == TCP_LISTEN)
-		return -EINVAL;
-	*karg = READ_ONCE(ctx->rx.queued);
-	return 0;
+	}
 }
 
 /**
@@ -630,6 +759,7 @@ void stap_rx_stop(struct sock *sk, struct stap_context *ctx)
 	__skb_queue_purge(&rx->queue);
 	rx->charged = 0;
 	WRITE_ONCE(rx->queued, 0);
+	rx->mark_state = STAP_MARK_NONE;
 	if (rx->rcvlowat)
 		WRITE_ONCE(sk->sk_rcvlowat, rx->rcvlowat);
 }

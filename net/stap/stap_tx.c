@@ -11,11 +11,15 @@
  * by a process, except stap_tx_write_space().
  *
  * Bytes are taken only while TCP's send buffer has room, as tcp_sendmsg()
- * takes them. TCP then takes all of an accepted message even past its
- * buffer, as it takes a whole segment: the bytes were already counted when
- * they were taken. Only under memory pressure can TCP refuse part of one;
- * the rest waits in stap_tx.pending and is pushed before anything else,
- * when TCP makes room (stap_tx_write_space()).
+ * takes them, and TCP takes of an accepted message what its own buffer
+ * has room for. The rest waits in stap_tx.pending, is pushed before
+ * anything else when TCP makes room (stap_tx_write_space()), and holds
+ * later sends back meanwhile.
+ *
+ * Urgent data (MSG_OOB): the in-band bytes of the send are framed and
+ * judged; its last byte, the urgent one, is not part of any message. It
+ * follows the message that holds the bytes sent before it, once that
+ * message is judged, and goes to TCP with MSG_OOB there.
  */
 
 #include <linux/if_packet.h>
@@ -30,6 +34,22 @@
 /* Bytes taken from the application per framing step */
 #define STAP_TX_CHUNK	(64 * 1024)
 
+/**
+ * struct stap_tx_cb - what stap keeps in an skb it holds for sending
+ * @offset: next byte to hand to TCP
+ * @urgent: the skb is one urgent byte, for TCP with MSG_OOB
+ */
+struct stap_tx_cb {
+	unsigned int	offset;
+	bool		urgent;
+};
+
+static struct stap_tx_cb *stap_tx_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct stap_tx_cb) > sizeof(skb->cb));
+	return (struct stap_tx_cb *)skb->cb;
+}
+
 /* Largest message: the bigger of the send buffer and tcp_wmem[2] */
 static unsigned int stap_tx_max_msg(const struct sock *sk)
 {
@@ -41,18 +61,6 @@ static void stap_tx_uncharge(struct sock *sk, unsigned int bytes)
 {
 	if (bytes)
 		sk_mem_uncharge(sk, bytes);
-}
-
-/* Forget the bytes framing holds: after an error, or at shutdown and close
- * for an incomplete message.
- */
-static void stap_tx_discard_framing(struct sock *sk, struct stap_context *ctx)
-{
-	struct stap_tx *tx = &ctx->tx;
-
-	stap_strp_done(&tx->strp);
-	stap_tx_uncharge(sk, tx->framing);
-	tx->framing = 0;
 }
 
 /**
@@ -70,23 +78,23 @@ void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err)
 	tx->err = err;
 }
 
-/* Hand @len bytes at @off of @skb to TCP, past its send buffer if need be
- * (see the top of this file). Called with the socket owned.
+/* Hand up to @len bytes at @off of @skb to TCP, as far as its send buffer
+ * has room. Called with the socket owned.
+ *
+ * Return: bytes TCP took, or TCP's error (-EAGAIN when it took none).
  */
 static int stap_tx_xmit(struct sock *sk, struct stap_tx *tx,
 			struct sk_buff *skb, unsigned int off, unsigned int len)
 {
-	int sndbuf = sk->sk_sndbuf;
+	int flags = tx->flags;
 	int ret;
 
-	WRITE_ONCE(sk->sk_sndbuf, INT_MAX);
-	ret = skb_send_sock_locked_with_flags(sk, skb, off, len, tx->flags);
-	/* TCP may have moderated it under memory pressure meanwhile */
-	if (sk->sk_sndbuf == INT_MAX)
-		WRITE_ONCE(sk->sk_sndbuf, sndbuf);
+	if (stap_tx_cb(skb)->urgent)
+		flags |= MSG_OOB;
+	ret = skb_send_sock_locked_with_flags(sk, skb, off, len, flags);
 	if (ret > 0) {
 		stap_tx_uncharge(sk, ret);
-		tx->corked = tx->flags & MSG_MORE;
+		tx->corked = flags & MSG_MORE;
 	}
 	return ret;
 }
@@ -96,19 +104,19 @@ static int stap_tx_xmit(struct sock *sk, struct stap_tx *tx,
  */
 static int __stap_tx_push(struct sock *sk, struct stap_tx *tx)
 {
-	struct strp_msg *stm;
+	struct stap_tx_cb *cb;
 	struct sk_buff *skb;
 	int ret;
 
 	while ((skb = skb_peek(&tx->pending))) {
-		stm = strp_msg(skb);
-		ret = stap_tx_xmit(sk, tx, skb, stm->offset,
-				   skb->len - stm->offset);
+		cb = stap_tx_cb(skb);
+		ret = stap_tx_xmit(sk, tx, skb, cb->offset,
+				   skb->len - cb->offset);
 		if (ret <= 0)
 			return ret ? ret : -EAGAIN;
-		stm->offset += ret;
+		cb->offset += ret;
 		tx->pending_bytes -= ret;
-		if (stm->offset < skb->len)
+		if (cb->offset < skb->len)
 			return -EAGAIN;
 		__skb_unlink(skb, &tx->pending);
 		consume_skb(skb);
@@ -116,12 +124,16 @@ static int __stap_tx_push(struct sock *sk, struct stap_tx *tx)
 	return 0;
 }
 
-/* Send an accepted message, or queue what TCP did not take of it. */
+/* Send an accepted message or urgent byte, or queue what TCP did not take
+ * of it.
+ */
 static void stap_tx_send(struct sock *sk, struct stap_tx *tx,
-			 struct sk_buff *skb)
+			 struct sk_buff *skb, bool urgent)
 {
+	struct stap_tx_cb *cb = stap_tx_cb(skb);
 	int ret = 0;
 
+	cb->urgent = urgent;
 	if (skb_queue_empty(&tx->pending)) {
 		ret = stap_tx_xmit(sk, tx, skb, 0, skb->len);
 		if (ret == skb->len) {
@@ -129,9 +141,34 @@ static void stap_tx_send(struct sock *sk, struct stap_tx *tx,
 			return;
 		}
 	}
-	strp_msg(skb)->offset = max(ret, 0);
-	tx->pending_bytes += skb->len - strp_msg(skb)->offset;
+	cb->offset = max(ret, 0);
+	tx->pending_bytes += skb->len - cb->offset;
 	__skb_queue_tail(&tx->pending, skb);
+}
+
+/* Send the urgent bytes that waited for the message they follow. */
+static void stap_tx_release_urgent(struct sock *sk, struct stap_tx *tx)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&tx->urgent))) {
+		/* Held, it was charged its truesize; now its length */
+		stap_tx_uncharge(sk, skb->truesize - skb->len);
+		stap_tx_send(sk, tx, skb, true);
+	}
+}
+
+/* Forget the bytes framing holds: after an error, or at shutdown and close
+ * for an incomplete message.
+ */
+static void stap_tx_discard_framing(struct sock *sk, struct stap_context *ctx)
+{
+	struct stap_tx *tx = &ctx->tx;
+
+	stap_strp_done(&tx->strp);
+	stap_tx_uncharge(sk, tx->framing);
+	tx->framing = 0;
+	stap_tx_release_urgent(sk, tx);
 }
 
 /* A verdict may resize the message it passes (bpf_skb_change_tail()):
@@ -172,7 +209,7 @@ static bool stap_tx_msg(struct sock *sk, struct stap_context *ctx,
 
 	if (stap_bpf_verdict(sk, ctx, msg, true) &&
 	    stap_tx_recharge(sk, len, msg->len)) {
-		stap_tx_send(sk, &ctx->tx, msg);
+		stap_tx_send(sk, &ctx->tx, msg, false);
 	} else {
 		stap_tx_uncharge(sk, len);
 		kfree_skb(msg);
@@ -184,8 +221,12 @@ static bool stap_tx_msg(struct sock *sk, struct stap_context *ctx,
 static bool stap_tx_framed(struct sock *sk, struct stap_context *ctx,
 			   struct sk_buff *msg)
 {
+	bool more;
+
 	ctx->tx.framing -= msg->len;
-	return stap_tx_msg(sk, ctx, msg);
+	more = stap_tx_msg(sk, ctx, msg);
+	stap_tx_release_urgent(sk, &ctx->tx);
+	return more;
 }
 
 /* Copy up to @size bytes from @msg into @pfrag, as fragments of @skb.
@@ -276,18 +317,19 @@ static struct sk_buff *stap_tx_splice(struct sock *sk, struct msghdr *msg,
 	return skb;
 }
 
-/* Take up to what TCP has room for from @msg and frame it. Return: bytes
- * taken, 0 when the socket is out of memory, or a negative errno.
+/* Take up to @left bytes, as far as TCP has room, from @msg and frame
+ * them. Return: bytes taken, 0 when the socket is out of memory, or a
+ * negative errno.
  */
 static int stap_tx_take(struct sock *sk, struct stap_context *ctx,
-			struct msghdr *msg, bool splice)
+			struct msghdr *msg, size_t left, bool splice)
 {
 	struct stap_tx *tx = &ctx->tx;
 	struct sk_buff *skb;
 	size_t size;
 	int err, n;
 
-	size = min_t(size_t, msg_data_left(msg), STAP_TX_CHUNK);
+	size = min_t(size_t, left, STAP_TX_CHUNK);
 	size = min_t(size_t, size, max(sk_stream_wspace(sk), 1));
 	if (!sk_wmem_schedule(sk, size))
 		return 0;
@@ -314,6 +356,46 @@ static int stap_tx_take(struct sock *sk, struct stap_context *ctx,
 	return n;
 }
 
+/* Take the urgent byte of a MSG_OOB send. Between messages it goes to TCP
+ * at once; else it waits for the message being framed, charged its
+ * truesize meanwhile. Return: 1, 0 when the socket is out of memory, or a
+ * negative errno.
+ */
+static int stap_tx_take_urgent(struct sock *sk, struct stap_tx *tx,
+			       struct msghdr *msg)
+{
+	struct sk_buff *skb;
+	unsigned int charge;
+	int err;
+
+	skb = stap_tx_copy(sk, msg, 1, &err);
+	if (!skb)
+		return err;
+	charge = tx->framing ? skb->truesize : skb->len;
+	if (!sk_wmem_schedule(sk, charge)) {
+		iov_iter_revert(&msg->msg_iter, skb->len);
+		kfree_skb(skb);
+		return 0;
+	}
+	sk_mem_charge(sk, charge);
+	if (tx->framing)
+		__skb_queue_tail(&tx->urgent, skb);
+	else
+		stap_tx_send(sk, tx, skb, true);
+	return 1;
+}
+
+/* Take the next bytes of @msg; with MSG_OOB (@oob) its last byte apart. */
+static int stap_tx_take_next(struct sock *sk, struct stap_context *ctx,
+			     struct msghdr *msg, bool oob, bool splice)
+{
+	size_t left = msg_data_left(msg);
+
+	if (oob && left == 1)
+		return stap_tx_take_urgent(sk, &ctx->tx, msg);
+	return stap_tx_take(sk, ctx, msg, left - oob, splice);
+}
+
 /* Room for more bytes: TCP's test, and nothing accepted still waiting */
 static bool stap_tx_room(struct sock *sk, const struct stap_tx *tx)
 {
@@ -336,8 +418,9 @@ static int stap_tx_status(struct sock *sk, const struct stap_tx *tx)
 static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
 			     struct msghdr *msg, int flags, bool splice)
 {
-	struct stap_tx *tx = &ctx->tx;
 	long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+	struct stap_tx *tx = &ctx->tx;
+	bool oob = flags & MSG_OOB;
 	int copied = 0;
 	int err = 0;
 	int n;
@@ -350,8 +433,8 @@ static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
 		err = __stap_tx_push(sk, tx);
 		if (err && err != -EAGAIN)
 			break;
-		n = stap_tx_room(sk, tx) ? stap_tx_take(sk, ctx, msg, splice) :
-					   0;
+		n = stap_tx_room(sk, tx) ?
+		    stap_tx_take_next(sk, ctx, msg, oob, splice) : 0;
 		if (n > 0) {
 			copied += n;
 			/* A send whose own bytes broke the stream fails */
@@ -364,17 +447,23 @@ static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
 			break;
 		}
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		/* Counted while owned, as stap_rx_wait() counts readers */
+		tx->writers++;
 		err = sk_stream_wait_memory(sk, &timeo);
+		tx->writers--;
 		if (err)
 			break;
 	}
+	/* A writer woken for TCP's room pushes: leave nothing stranded */
+	if (!skb_queue_empty(&tx->pending))
+		__stap_tx_push(sk, tx);
 	if (copied)
 		return copied;
 	return err == -EPIPE ? sk_stream_error(sk, flags, err) : err;
 }
 
-/* MSG_OOB and zero-copy sends would go around the framing */
-#define STAP_TX_BAD_FLAGS	(MSG_OOB | MSG_ZEROCOPY | MSG_FASTOPEN)
+/* Zero-copy sends and TCP Fast Open would go around the framing */
+#define STAP_TX_BAD_FLAGS	(MSG_ZEROCOPY | MSG_FASTOPEN)
 
 /* Called in process context, the socket not locked. */
 static int stap_tx_send_locking(struct sock *sk, struct msghdr *msg,
@@ -443,7 +532,7 @@ static void stap_tx_push_work(struct sock *sk)
  * @sk: socket
  *
  * Writers wait for TCP's room; accepted bytes TCP refused are pushed
- * first, from process context.
+ * first: by a writer sleeping in sendmsg, else from process context.
  *
  * Context: Softirq with the socket bh-locked, or the socket owned.
  */
@@ -453,7 +542,8 @@ void stap_tx_write_space(struct sock *sk)
 
 	if (unlikely(!ctx || !ctx->tx_on))
 		return;
-	if (skb_queue_empty(&ctx->tx.pending)) {
+	/* A sleeping writer pushes them itself when it wakes */
+	if (skb_queue_empty(&ctx->tx.pending) || ctx->tx.writers) {
 		ctx->tx.saved_write_space(sk);
 		return;
 	}
@@ -481,6 +571,32 @@ __poll_t stap_tx_poll_mask(struct sock *sk, const struct stap_context *ctx,
 	return mask & ~(EPOLLOUT | EPOLLWRNORM);
 }
 
+/* Hand TCP all that waits, ahead of its FIN. Its send buffer grows for
+ * good to hold it, as tcp_sndbuf_expand() grows it: twice the bytes, for
+ * the skbs around them, and never shrinks back, so that no lockless
+ * reader sees a passing value. Return: 0, or an error when TCP still
+ * refuses them (memory pressure).
+ */
+static int stap_tx_push_all(struct sock *sk, struct stap_tx *tx)
+{
+	unsigned int left;
+	u64 want;
+	int err;
+
+	while ((err = __stap_tx_push(sk, tx)) == -EAGAIN) {
+		left = tx->pending_bytes;
+		want = (u64)READ_ONCE(sk->sk_wmem_queued) + 2ULL * left +
+		       SKB_TRUESIZE(0);
+		if (want <= READ_ONCE(sk->sk_sndbuf))
+			break;
+		WRITE_ONCE(sk->sk_sndbuf, min_t(u64, want, INT_MAX));
+		err = __stap_tx_push(sk, tx);
+		if (err != -EAGAIN || tx->pending_bytes == left)
+			break;
+	}
+	return err;
+}
+
 /**
  * stap_tx_flush() - end of the send side: shutdown(SHUT_WR) or close
  * @sk: socket, owned by the caller
@@ -500,7 +616,7 @@ bool stap_tx_flush(struct sock *sk, struct stap_context *ctx)
 				    STAP_DROP_INCOMPLETE);
 	stap_tx_discard_framing(sk, ctx);
 	tx->flags = 0;
-	return __stap_tx_push(sk, tx) != 0;
+	return stap_tx_push_all(sk, tx) != 0;
 }
 
 /**
@@ -539,6 +655,7 @@ int stap_tx_init(struct sock *sk, struct stap_context *ctx)
 {
 	ctx->tx.sk = sk;
 	__skb_queue_head_init(&ctx->tx.pending);
+	__skb_queue_head_init(&ctx->tx.urgent);
 	stap_strp_init(&ctx->tx.strp, STAP_SLOT_SEND_PARSE, stap_tx_framed);
 	return 0;
 }
@@ -564,7 +681,12 @@ void stap_tx_start(struct sock *sk, struct stap_context *ctx)
 void stap_tx_stop(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_tx *tx = &ctx->tx;
+	struct sk_buff *skb;
 
+	while ((skb = __skb_dequeue(&tx->urgent))) {
+		stap_tx_uncharge(sk, skb->truesize);
+		kfree_skb(skb);
+	}
 	stap_tx_discard_framing(sk, ctx);
 	__skb_queue_purge(&tx->pending);
 	stap_tx_uncharge(sk, tx->pending_bytes);

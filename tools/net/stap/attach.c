@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "output.h"
 #include "stap.h"
 
 #ifndef __NR_pidfd_open
@@ -40,7 +41,8 @@ static void usage(FILE *f)
 "privilege to ptrace-attach to PID (CAP_SYS_PTRACE, or the same user when\n"
 "kernel.yama.ptrace_scope allows it). The process cannot remove or\n"
 "replace the tap: the ULP stays for the socket's life and STAP_PARAMS\n"
-"can be set only once (EBUSY).\n"
+"can be set only once (EBUSY). With stapctl -j, a JSON array of the\n"
+"sockets tapped.\n"
 "\n");
 	stap_progs_usage(f);
 	fprintf(f,
@@ -138,17 +140,21 @@ static int attach_one(int ours, int pid, int fd,
 			 " (is the stap module loaded?)" : "");
 		return -1;
 	}
-	printf("tapped fd %d of process %d: %s\n", fd, pid,
-	       stap_sock_desc(ours, desc, sizeof(desc)));
+	open_json_object(NULL);
+	print_uint(PRINT_ANY, "fd", "tapped fd %u", fd);
+	print_uint(PRINT_ANY, "pid", " of process %u", pid);
+	print_string(PRINT_ANY, "socket", ": %s\n",
+		     stap_sock_desc(ours, desc, sizeof(desc)));
+	close_json_object();
 	return 0;
 }
 
 int cmd_attach(int argc, char **argv)
 {
 	static const struct option own[] = {
-		{ "pid",	required_argument, NULL, 0x200 },
-		{ "fd",		required_argument, NULL, 0x201 },
-		{ "all",	no_argument,	   NULL, 0x202 },
+		{ "pid",	required_argument, NULL, OPT_PID },
+		{ "fd",		required_argument, NULL, OPT_FD },
+		{ "all",	no_argument,	   NULL, OPT_ALL },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{}
 	};
@@ -165,16 +171,14 @@ int cmd_attach(int argc, char **argv)
 	while ((c = stap_progs_getopt(&p, argc, argv, STAP_PROG_SHORTOPTS "h",
 				      opts)) != -1) {
 		switch (c) {
-		case STAP_GETOPT_BAD:
-			return STAP_EXIT_USAGE;
-		case 0x200:
+		case OPT_PID:
 			pid = strtol(optarg, &end, 10);
 			if (*end || pid <= 0) {
 				stap_err("--pid %s: not a process id", optarg);
 				return STAP_EXIT_USAGE;
 			}
 			break;
-		case 0x201:
+		case OPT_FD:
 			fds[nfds] = strtol(optarg, &end, 10);
 			if (*end || fds[nfds] < 0 || nfds == MAX_FDS - 1) {
 				stap_err("--fd %s: not a descriptor (or too many)",
@@ -183,15 +187,11 @@ int cmd_attach(int argc, char **argv)
 			}
 			nfds++;
 			break;
-		case 0x202:
+		case OPT_ALL:
 			all = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return STAP_EXIT_OK;
 		default:
-			usage(stderr);
-			return STAP_EXIT_USAGE;
+			return stap_cmd_usage(c, usage);
 		}
 	}
 	if (!pid || (!nfds && !all) || (nfds && all) || optind < argc) {
@@ -200,6 +200,7 @@ int cmd_attach(int argc, char **argv)
 	}
 	if (stap_progs_check(&p))
 		return STAP_EXIT_USAGE;
+	open_json_array(NULL);		/* closed by output_done() on errors */
 	pidfd = syscall(__NR_pidfd_open, pid, 0);
 	if (pidfd < 0) {
 		stap_err("process %d: %s", pid, strerror(errno));
@@ -226,5 +227,6 @@ int cmd_attach(int argc, char **argv)
 		close(ours[i]);
 	}
 	close(pidfd);
+	close_json_array();
 	return failed ? STAP_EXIT_FAIL : STAP_EXIT_OK;
 }

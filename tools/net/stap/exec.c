@@ -99,7 +99,7 @@ static int set_preload(const char *lib)
 int cmd_exec(int argc, char **argv)
 {
 	static const struct option own[] = {
-		{ "preload",	required_argument, NULL, 0x200 },
+		{ "preload",	required_argument, NULL, OPT_PRELOAD },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{}
 	};
@@ -115,17 +115,11 @@ int cmd_exec(int argc, char **argv)
 				      "+" STAP_PROG_SHORTOPTS "h",
 				      opts)) != -1) {
 		switch (c) {
-		case STAP_GETOPT_BAD:
-			return STAP_EXIT_USAGE;
-		case 0x200:
+		case OPT_PRELOAD:
 			preload = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return STAP_EXIT_OK;
 		default:
-			usage(stderr);
-			return STAP_EXIT_USAGE;
+			return stap_cmd_usage(c, usage);
 		}
 	}
 	if (optind >= argc) {

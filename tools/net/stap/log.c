@@ -12,11 +12,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "output.h"
 #include "stap.h"
 #include "stap_samples.h"
 
@@ -36,6 +36,8 @@ static void usage(FILE *f)
 "the first bytes, until interrupted. Reads every ring buffer map named\n"
 "\"records\" (each loaded log verdict has one) that exists at start, or\n"
 "the map MAP_ID. A full ring buffer loses records, never messages.\n"
+"With stapctl -j, one JSON array of records (the bytes in hex),\n"
+"closed when stapctl log stops.\n"
 "\n"
 "  -m, --map-id ID   read this ring buffer only\n"
 "  -n, --count N     stop after N records\n"
@@ -51,46 +53,76 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void print_addr(const struct stap_log_rec *r, const __u32 *ip,
-		       __u32 port)
+static const char *verdict_name(__u32 verdict)
 {
-	char buf[INET6_ADDRSTRLEN];
+	switch (verdict) {
+	case STAP_VERDICT_PASS:
+		return "pass";
+	case STAP_VERDICT_DROP:
+		return "drop";
+	default:
+		return "disconnect";
+	}
+}
 
-	inet_ntop(r->family, ip, buf, sizeof(buf));
-	printf(r->family == AF_INET6 ? "[%s]:%u" : "%s:%u", buf, port);
+/* The captured bytes: C escapes for the text, hex digits for JSON */
+static void print_data(const struct stap_log_rec *r)
+{
+	char text[STAP_LOG_DATA_LEN * 4 + 1], hex[STAP_LOG_DATA_LEN * 2 + 1];
+	unsigned int i, caplen = r->caplen;
+	char *t = text;
+
+	if (caplen > STAP_LOG_DATA_LEN)
+		caplen = STAP_LOG_DATA_LEN;
+	for (i = 0; i < caplen; i++) {
+		__u8 c = r->data[i];
+
+		if (c == '"' || c == '\\')
+			t += sprintf(t, "\\%c", c);
+		else if (c >= 0x20 && c < 0x7f)
+			*t++ = c;
+		else if (c == '\r' || c == '\n')
+			t += sprintf(t, c == '\r' ? "\\r" : "\\n");
+		else
+			t += sprintf(t, "\\x%02x", c);
+		sprintf(hex + 2 * i, "%02x", c);
+	}
+	*t = '\0';
+	hex[2 * i] = '\0';
+	print_string(PRINT_FP, NULL, " \"%s\"", text);
+	print_string(PRINT_FP, NULL, "%s\n", caplen < r->len ? "..." : "");
+	print_string(PRINT_JSON, "data", NULL, hex);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
 {
+	char local[STAP_ADDRSTRLEN], remote[STAP_ADDRSTRLEN], now[32];
 	const struct stap_log_rec *r = data;
 	struct timespec ts;
-	unsigned int i;
 
 	if (size < sizeof(*r) || (limit >= 0 && printed >= limit))
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	printf("%ld.%06ld %s cookie %llu ", (long)ts.tv_sec,
-	       ts.tv_nsec / 1000, r->tx ? "send" : "recv",
-	       (unsigned long long)r->cookie);
-	print_addr(r, r->local_ip, r->local_port);
-	printf(r->tx ? " -> " : " <- ");
-	print_addr(r, r->remote_ip, r->remote_port);
-	printf(" len %u verdict %s \"", r->len,
-	       r->verdict == STAP_VERDICT_PASS ? "pass" :
-	       r->verdict == STAP_VERDICT_DROP ? "drop" : "disconnect");
-	for (i = 0; i < r->caplen && i < STAP_LOG_DATA_LEN; i++) {
-		__u8 c = r->data[i];
+	snprintf(now, sizeof(now), "%ld.%06ld", (long)ts.tv_sec,
+		 ts.tv_nsec / 1000);
+	stap_addr_str(r->family, r->local_ip, r->local_port, local,
+		      sizeof(local));
+	stap_addr_str(r->family, r->remote_ip, r->remote_port, remote,
+		      sizeof(remote));
 
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c >= 0x20 && c < 0x7f)
-			putchar(c);
-		else if (c == '\r' || c == '\n')
-			printf(c == '\r' ? "\\r" : "\\n");
-		else
-			printf("\\x%02x", c);
-	}
-	printf("\"%s\n", r->caplen < r->len ? "..." : "");
+	open_json_object(NULL);
+	print_string(PRINT_FP, NULL, "%s ", now);
+	print_u64(PRINT_JSON, "time_ns", NULL,
+		  ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+	print_string(PRINT_ANY, "dir", "%s", r->tx ? "send" : "recv");
+	print_u64(PRINT_ANY, "cookie", " cookie %llu ", r->cookie);
+	print_string(PRINT_ANY, "local", "%s", local);
+	print_string(PRINT_ANY, "peer", r->tx ? " -> %s" : " <- %s", remote);
+	print_uint(PRINT_ANY, "len", " len %u", r->len);
+	print_string(PRINT_ANY, "verdict", " verdict %s",
+		     verdict_name(r->verdict));
+	print_data(r);
+	close_json_object();
 	fflush(stdout);
 	if (limit >= 0 && ++printed >= limit)
 		stop = 1;
@@ -165,16 +197,13 @@ int cmd_log(int argc, char **argv)
 			if (*e || timeout <= 0)
 				goto bad;
 			break;
-		case 'h':
-			usage(stdout);
-			return STAP_EXIT_OK;
 		default:
-			usage(stderr);
-			return STAP_EXIT_USAGE;
+			return stap_cmd_usage(c, usage);
 		}
 	}
 	if (optind < argc)
 		goto bad;
+	open_json_array(NULL);
 	n = add_rings(&rb, want);
 	if (n < 0) {
 		stap_err("cannot read a ring buffer: %s", strerror(errno));
@@ -201,6 +230,7 @@ int cmd_log(int argc, char **argv)
 		}
 	}
 	ring_buffer__free(rb);
+	close_json_array();
 	return STAP_EXIT_OK;
 bad:
 	stap_err("bad option value '%s' (stapctl log --help)",

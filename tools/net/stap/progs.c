@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +27,6 @@
 #include "stap_verdict_log.skel.h"
 #include "stap_verdict_pass.skel.h"
 #include "stap_verdict_ratelimit.skel.h"
-
-const char *stap_prog_name = "stapctl";
-
-void stap_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", stap_prog_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /* The samples, built in: their skeletons carry the objects */
 #define SAMPLE_OPEN(o)							\
@@ -141,16 +127,16 @@ void stap_progs_usage(FILE *f)
 static const struct option prog_options[] = {
 	{ "parser",		required_argument, NULL, 'p' },
 	{ "verdict",		required_argument, NULL, 'v' },
-	{ "recv-parser",	required_argument, NULL, 0x100 },
-	{ "send-parser",	required_argument, NULL, 0x101 },
-	{ "recv-verdict",	required_argument, NULL, 0x102 },
-	{ "send-verdict",	required_argument, NULL, 0x103 },
-	{ "recv-only",		no_argument,	   NULL, 0x104 },
-	{ "send-only",		no_argument,	   NULL, 0x105 },
+	{ "recv-parser",	required_argument, NULL, OPT_RECV_PARSER },
+	{ "send-parser",	required_argument, NULL, OPT_SEND_PARSER },
+	{ "recv-verdict",	required_argument, NULL, OPT_RECV_VERDICT },
+	{ "send-verdict",	required_argument, NULL, OPT_SEND_VERDICT },
+	{ "recv-only",		no_argument,	   NULL, OPT_RECV_ONLY },
+	{ "send-only",		no_argument,	   NULL, OPT_SEND_ONLY },
 	{ "deny",		required_argument, NULL, 'd' },
 	{ "deny-disconnect",	required_argument, NULL, 'D' },
 	{ "rate",		required_argument, NULL, 'r' },
-	{ "rate-disconnect",	no_argument,	   NULL, 0x106 },
+	{ "rate-disconnect",	no_argument,	   NULL, OPT_RATE_DISCONNECT },
 	{ "log",		no_argument,	   NULL, 'l' },
 };
 
@@ -267,22 +253,22 @@ int stap_progs_option(struct stap_progs *p, int opt, const char *arg)
 		return 1;
 	case 'v':
 		return set_verdict(p, arg) ? -1 : 1;
-	case 0x100:
+	case OPT_RECV_PARSER:
 		p->spec[SLOT_RECV_PARSE] = arg;
 		return 1;
-	case 0x101:
+	case OPT_SEND_PARSER:
 		p->spec[SLOT_SEND_PARSE] = arg;
 		return 1;
-	case 0x102:
+	case OPT_RECV_VERDICT:
 		p->spec[SLOT_RECV_VERDICT] = arg;
 		return 1;
-	case 0x103:
+	case OPT_SEND_VERDICT:
 		p->spec[SLOT_SEND_VERDICT] = arg;
 		return 1;
-	case 0x104:
+	case OPT_RECV_ONLY:
 		p->no_send = true;
 		return 1;
-	case 0x105:
+	case OPT_SEND_ONLY:
 		p->no_recv = true;
 		return 1;
 	case 'd':
@@ -298,7 +284,7 @@ int stap_progs_option(struct stap_progs *p, int opt, const char *arg)
 		return 1;
 	case 'r':
 		return parse_rate(p, arg) ? -1 : 1;
-	case 0x106:
+	case OPT_RATE_DISCONNECT:
 		p->rate_disconnect = true;
 		return 1;
 	case 'l':
@@ -592,12 +578,32 @@ int stap_tap_fd(int fd, const struct stap_params *params)
 	return 0;
 }
 
+/**
+ * stap_addr_str() - "ADDR:PORT", or "[ADDR]:PORT" for IPv6
+ * @family: AF_INET or AF_INET6
+ * @ip: the address, in network order
+ * @port: the port, in host order
+ * @buf: where to write it
+ * @len: its size; STAP_ADDRSTRLEN is enough
+ *
+ * Return: @buf.
+ */
+char *stap_addr_str(int family, const void *ip, unsigned int port, char *buf,
+		    size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, ip, s, sizeof(s));
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", s, port);
+	return buf;
+}
+
 /* "ADDR:PORT -> ADDR:PORT" of a socket, or its state when it has no peer */
 const char *stap_sock_desc(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage a, b;
 	socklen_t al = sizeof(a), bl = sizeof(b);
-	char la[INET6_ADDRSTRLEN + 8], ra[INET6_ADDRSTRLEN + 8];
+	char la[STAP_ADDRSTRLEN], ra[STAP_ADDRSTRLEN];
 	const struct sockaddr_storage *ss[2] = { &a, &b };
 	char *out[2] = { la, ra };
 	int i;
@@ -609,19 +615,15 @@ const char *stap_sock_desc(int fd, char *buf, size_t len)
 	for (i = 0; i < 2; i++) {
 		const struct sockaddr_in *s4 = (const void *)ss[i];
 		const struct sockaddr_in6 *s6 = (const void *)ss[i];
-		char ip[INET6_ADDRSTRLEN];
 
-		if (ss[i]->ss_family == AF_INET) {
-			inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-			snprintf(out[i], sizeof(la), "%s:%u", ip,
-				 ntohs(s4->sin_port));
-		} else if (ss[i]->ss_family == AF_INET6) {
-			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-			snprintf(out[i], sizeof(la), "[%s]:%u", ip,
-				 ntohs(s6->sin6_port));
-		} else {
+		if (ss[i]->ss_family == AF_INET)
+			stap_addr_str(AF_INET, &s4->sin_addr,
+				      ntohs(s4->sin_port), out[i], sizeof(la));
+		else if (ss[i]->ss_family == AF_INET6)
+			stap_addr_str(AF_INET6, &s6->sin6_addr,
+				      ntohs(s6->sin6_port), out[i], sizeof(la));
+		else
 			snprintf(out[i], sizeof(la), "listening");
-		}
 	}
 	snprintf(buf, len, "%s -> %s", la, ra);
 	return buf;

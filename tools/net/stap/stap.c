@@ -4,9 +4,12 @@
  * running processes, show the taps and their counters, and print what a
  * logging verdict records.
  */
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "output.h"
 #include "stap.h"
 
 static const struct {
@@ -20,14 +23,52 @@ static const struct {
 	{ "log", cmd_log, "print the log verdict's records" },
 };
 
+const char *stap_prog_name = "stapctl";
+
+void stap_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", stap_prog_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/**
+ * stap_cmd_usage() - the end of a command's getopt loop
+ * @opt: what getopt gave that the command does not take itself: 'h', an
+ *	unknown option, or STAP_GETOPT_BAD (a program option whose reason
+ *	stap_progs_getopt() printed)
+ * @usage: the command's usage text, printed on @f
+ *
+ * Return: the exit status: STAP_EXIT_OK for -h (usage on stdout), else
+ * STAP_EXIT_USAGE (usage on stderr unless a reason was printed already).
+ */
+int stap_cmd_usage(int opt, void (*usage)(FILE *f))
+{
+	if (opt == 'h') {
+		usage(stdout);
+		return STAP_EXIT_OK;
+	}
+	if (opt != STAP_GETOPT_BAD)
+		usage(stderr);
+	return STAP_EXIT_USAGE;
+}
+
 static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "Usage: stapctl COMMAND [OPTIONS]\n\n");
+	fprintf(f, "Usage: stapctl [-j [-p]] COMMAND [OPTIONS]\n\n");
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f,
+"\n"
+"  -j, --json     print JSON instead of text (show, attach, log)\n"
+"  -p, --pretty   indented JSON; implies -j\n"
+"  -h, --help     this help\n"
 "\n"
 "stapctl COMMAND --help describes each. The stap module must be loaded\n"
 "(modprobe stap); loading programs and tapping other users' sockets\n"
@@ -37,28 +78,63 @@ static void usage(FILE *f)
 "exits with its command's status.\n");
 }
 
-int main(int argc, char **argv)
+/* The command @argv[0], given its arguments; output_done() after it */
+static int run_cmd(int argc, char **argv)
 {
 	static char name[32];
 	size_t i;
+	int ret;
 
-	if (argc < 2) {
-		usage(stderr);
-		return STAP_EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-	    !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[0], "help")) {
 		usage(stdout);
 		return STAP_EXIT_OK;
 	}
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
-		if (strcmp(argv[1], cmds[i].name))
+		if (strcmp(argv[0], cmds[i].name))
 			continue;
 		snprintf(name, sizeof(name), "stapctl %s", cmds[i].name);
 		stap_prog_name = name;
-		return cmds[i].fn(argc - 1, argv + 1);
+		optind = 0;	/* the command's getopt starts afresh */
+		ret = cmds[i].fn(argc, argv);
+		output_done();
+		return ret;
 	}
-	fprintf(stderr, "stapctl: unknown command '%s'\n", argv[1]);
+	stap_err("unknown command '%s'", argv[0]);
 	usage(stderr);
 	return STAP_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json",	no_argument, NULL, 'j' },
+		{ "pretty",	no_argument, NULL, 'p' },
+		{ "help",	no_argument, NULL, 'h' },
+		{}
+	};
+	bool json = false, pretty = false;
+	int c;
+
+	/* "+": options after COMMAND are the command's */
+	while ((c = getopt_long(argc, argv, "+jph", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pretty = true;
+			fallthrough;
+		case 'j':
+			json = true;
+			break;
+		default:
+			return stap_cmd_usage(c, usage);
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return STAP_EXIT_USAGE;
+	}
+	if (json && output_init_json(pretty)) {
+		stap_err("out of memory");
+		return STAP_EXIT_FAIL;
+	}
+	return run_cmd(argc - optind, argv + optind);
 }

@@ -16,14 +16,6 @@
 
 #include "stap_samples.h"	/* SOL_STAP */
 
-/* The sock_diag nest type of stap, after INET_ULP_INFO_MPTCP. An
- * enumerator of linux/inet_diag.h, which #ifndef cannot see: headers that
- * have it have this value.
- */
-#define INET_ULP_INFO_STAP	4
-/* The name show.c used before linux/stap.h gave the number up */
-#define STAP_ULP_INFO		INET_ULP_INFO_STAP
-
 /* Exit codes */
 #define STAP_EXIT_OK		0
 #define STAP_EXIT_FAIL		1	/* the operation failed */
@@ -38,6 +30,36 @@ enum stap_tool_slot {
 };
 
 #define STAP_MAX_DENY		64
+
+/* sock_diag: the INET_DIAG_ULP_INFO nest of a stap socket has the stap
+ * attributes in a nest of this type (STAP_ULP_INFO in the UAPI header
+ * until it is named INET_ULP_INFO_STAP).
+ */
+#ifndef INET_ULP_INFO_STAP
+#define INET_ULP_INFO_STAP	4
+#endif
+
+/* getopt_long() values of the long options that have no short form, one
+ * list for every command so that the shared program options and a
+ * command's own never collide.
+ */
+enum stap_long_opt {
+	OPT_RECV_PARSER = 0x100,	/* program options (progs.c) */
+	OPT_SEND_PARSER,
+	OPT_RECV_VERDICT,
+	OPT_SEND_VERDICT,
+	OPT_RECV_ONLY,
+	OPT_SEND_ONLY,
+	OPT_RATE_DISCONNECT,
+	OPT_PRELOAD,			/* exec */
+	OPT_PID,			/* attach */
+	OPT_FD,
+	OPT_ALL,
+};
+
+#ifndef fallthrough
+#define fallthrough		__attribute__((__fallthrough__))
+#endif
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
@@ -79,6 +101,7 @@ static inline bool stap_is_tcp(int fd)
 extern const char *stap_prog_name;	/* "stapctl COMMAND", for messages */
 
 void stap_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int stap_cmd_usage(int opt, void (*usage)(FILE *f));
 void stap_progs_init(struct stap_progs *p);
 int stap_progs_option(struct stap_progs *p, int opt, const char *arg);
 
@@ -90,6 +113,10 @@ int stap_progs_load(struct stap_progs *p);
 void stap_progs_usage(FILE *f);
 struct stap_params stap_progs_params(const struct stap_progs *p);
 int stap_tap_fd(int fd, const struct stap_params *params);
+/* "[" INET6_ADDRSTRLEN "]:65535" */
+#define STAP_ADDRSTRLEN		(INET6_ADDRSTRLEN + 8)
+char *stap_addr_str(int family, const void *ip, unsigned int port, char *buf,
+		    size_t len);
 const char *stap_sock_desc(int fd, char *buf, size_t len);
 
 /* Short options shared by exec and attach; stap_prog_options() gives

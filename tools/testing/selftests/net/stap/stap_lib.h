@@ -15,8 +15,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <linux/sockios.h>
 #include <linux/stap.h>
 
 #ifndef TCP_ULP
@@ -227,6 +230,48 @@ static inline size_t stap_lp_msg(char *buf, const void *payload, uint32_t len)
 	memcpy(buf, &be, 4);
 	memcpy(buf + 4, payload, len);
 	return len + 4;
+}
+
+/* Wait up to 5 s for urgent data at @fd (POLLPRI). */
+static inline int stap_wait_urgent(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLPRI };
+
+	return poll(&p, 1, 5000) == 1 && (p.revents & POLLPRI) ? 0 : -1;
+}
+
+/* SIOCATMARK: 1 at the urgent mark, 0 elsewhere, -1 on error */
+static inline int stap_atmark(int fd)
+{
+	int v;
+
+	return ioctl(fd, SIOCATMARK, &v) ? -1 : v;
+}
+
+/* Wait up to 5 s until the peer has acknowledged all that @fd sent
+ * (SIOCOUTQ 0): it has received it, and a tapped peer has framed it.
+ */
+static inline int stap_wait_acked(int fd)
+{
+	double end = stap_now() + 5;
+	int v;
+
+	do {
+		if (ioctl(fd, SIOCOUTQ, &v))
+			return -1;
+		if (!v)
+			return 0;
+		poll(NULL, 0, 1);
+	} while (stap_now() < end);
+	return -1;
+}
+
+/* SIOCINQ: bytes a read returns now, -1 on error */
+static inline int stap_inq(int fd)
+{
+	int v;
+
+	return ioctl(fd, SIOCINQ, &v) ? -1 : v;
 }
 
 #endif /* _STAP_LIB_H */

@@ -719,6 +719,141 @@ TEST_F(rx, slow_reader_blocks_writer)
 }
 
 /* Thousands of messages of random sizes, written with random splits. */
+/* Send @m1, the urgent byte @urg (MSG_OOB), then @m2, and wait until the
+ * tapped reader has received and framed them.
+ */
+static void send_urgent(struct __test_metadata *_metadata, int cfd, int sfd,
+			const char *m1, size_t n1, char urg, const char *m2,
+			size_t n2)
+{
+	if (n1)
+		ASSERT_EQ(send(cfd, m1, n1, 0), (ssize_t)n1);
+	ASSERT_EQ(send(cfd, &urg, 1, MSG_OOB), 1);
+	if (n2)
+		ASSERT_EQ(send(cfd, m2, n2, 0), (ssize_t)n2);
+	ASSERT_EQ(stap_wait_urgent(sfd), 0);
+	ASSERT_EQ(stap_wait_acked(cfd), 0);
+}
+
+/* Read at the mark: the urgent byte with MSG_OOB, then @n2 bytes of @m2. */
+static void read_past_mark(struct __test_metadata *_metadata, int fd,
+			   char urg, const char *m2, size_t n2)
+{
+	char got[64], c;
+
+	EXPECT_EQ(stap_atmark(fd), 1);
+	ASSERT_EQ(recv(fd, &c, 1, MSG_OOB), 1);
+	EXPECT_EQ(c, urg);
+	EXPECT_EQ(stap_atmark(fd), 1);
+	ASSERT_EQ(recv(fd, got, sizeof(got), 0), (ssize_t)n2);
+	EXPECT_EQ(memcmp(got, m2, n2), 0);
+	EXPECT_EQ(stap_atmark(fd), 0);
+	/* Past the mark TCP forgets the urgent byte */
+	EXPECT_EQ(recv(fd, &c, 1, MSG_OOB), -1);
+	EXPECT_EQ(errno, EINVAL);
+}
+
+/* Framing goes on past the urgent byte; a read stops at the mark. */
+TEST_F(rx, urgent_between_messages)
+{
+	char m1[16], m2[16], got[64];
+	size_t n1 = frame(variant->parser, m1, "Paaaaaa", 7);
+	size_t n2 = frame(variant->parser, m2, "Qbbbbbb", 7);
+
+	send_urgent(_metadata, self->cfd, self->sfd, m1, n1, '!', m2, n2);
+	EXPECT_EQ(stap_atmark(self->sfd), 0);
+	/* As TCP's: what a read returns, up to the mark */
+	EXPECT_EQ(stap_inq(self->sfd), (int)n1);
+	ASSERT_EQ(recv(self->sfd, got, sizeof(got), MSG_PEEK), (ssize_t)n1);
+	ASSERT_EQ(recv(self->sfd, got, sizeof(got), MSG_WAITALL),
+		  (ssize_t)n1);
+	EXPECT_EQ(memcmp(got, m1, n1), 0);
+	EXPECT_EQ(stap_inq(self->sfd), 0);
+	read_past_mark(_metadata, self->sfd, '!', m2, n2);
+}
+
+/* The mark of a dropped message stays where the message was. */
+TEST_F(rx, urgent_after_dropped_message)
+{
+	char m1[16], m2[16];
+	size_t n1 = frame(variant->parser, m1, "Daaaaaa", 7);
+	size_t n2 = frame(variant->parser, m2, "Qbbbbbb", 7);
+
+	send_urgent(_metadata, self->cfd, self->sfd, m1, n1, '!', m2, n2);
+	read_past_mark(_metadata, self->sfd, '!', m2, n2);
+}
+
+/* An urgent byte inside a message: the mark follows the message. */
+TEST_F(rx, urgent_inside_message)
+{
+	char m1[16], m2[16], got[64];
+	size_t n1 = frame(variant->parser, m1, "Paaaaaa", 7);
+	size_t n2 = frame(variant->parser, m2, "Qbbbbbb", 7);
+
+	if (variant->parser == PARSE_NONE)
+		SKIP(return, "every chunk is a message");
+	ASSERT_EQ(send(self->cfd, m1, 3, 0), 3);
+	send_urgent(_metadata, self->cfd, self->sfd, "", 0, '!', m1 + 3,
+		    n1 - 3);
+	EXPECT_EQ(stap_atmark(self->sfd), 0);
+	ASSERT_EQ(send(self->cfd, m2, n2, 0), (ssize_t)n2);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
+	ASSERT_EQ(recv(self->sfd, got, sizeof(got), 0), (ssize_t)n1);
+	EXPECT_EQ(memcmp(got, m1, n1), 0);
+	read_past_mark(_metadata, self->sfd, '!', m2, n2);
+}
+
+/* SO_OOBINLINE: the urgent byte is framed and judged in band. */
+TEST_F(rx, urgent_inline)
+{
+	char m1[16], m2[16], d[16], want[64], got[64], c;
+	size_t n1 = frame(variant->parser, m1, "Paaaaaa", 7);
+	size_t n2 = frame(variant->parser, m2, "Qbbbbbb", 7);
+	size_t nd = frame(variant->parser, d, "Dcccccc", 7);
+	int one = 1;
+
+	ASSERT_EQ(setsockopt(self->sfd, SOL_SOCKET, SO_OOBINLINE, &one,
+			     sizeof(one)), 0);
+	/* The last byte of each message is sent urgent */
+	send_urgent(_metadata, self->cfd, self->sfd, m1, n1 - 1, m1[n1 - 1],
+		    "", 0);
+	memcpy(want, m1, n1);
+	if (variant->parser != PARSE_NONE) {
+		/* A dropped message takes its urgent byte with it */
+		send_urgent(_metadata, self->cfd, self->sfd, d, nd - 1,
+			    d[nd - 1], m2, n2);
+		memcpy(want + n1, m2, n2);
+	} else {
+		n2 = 0;
+	}
+	ASSERT_EQ(stap_read_all(self->sfd, got, n1 + n2), 0);
+	EXPECT_EQ(memcmp(got, want, n1 + n2), 0);
+	EXPECT_EQ(recv(self->sfd, &c, 1, MSG_OOB), -1);
+	EXPECT_EQ(errno, EINVAL);
+}
+
+/* Urgent data alone wakes no reader and leaves nothing to read in band. */
+TEST_F(rx, urgent_alone)
+{
+	struct timeval tv = { .tv_usec = 200000 };
+	char m1[16], got[64], c;
+	size_t n1 = frame(variant->parser, m1, "Paaaaaa", 7);
+
+	ASSERT_EQ(setsockopt(self->sfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+			     sizeof(tv)), 0);
+	ASSERT_EQ(send(self->cfd, "!", 1, MSG_OOB), 1);
+	ASSERT_EQ(stap_wait_urgent(self->sfd), 0);
+	EXPECT_EQ(recv(self->sfd, got, sizeof(got), 0), -1);
+	EXPECT_EQ(errno, EAGAIN);
+	EXPECT_EQ(stap_atmark(self->sfd), 1);
+	ASSERT_EQ(recv(self->sfd, &c, 1, MSG_OOB), 1);
+	EXPECT_EQ(c, '!');
+	ASSERT_EQ(send(self->cfd, m1, n1, 0), (ssize_t)n1);
+	ASSERT_EQ(stap_read_all(self->sfd, got, n1), 0);
+	EXPECT_EQ(memcmp(got, m1, n1), 0);
+	EXPECT_EQ(stap_atmark(self->sfd), 0);
+}
+
 TEST_F(rx, random_fragmentation)
 {
 	size_t nmsg = 2000, i, wlen, off, maxmsg = 256 << 10;

@@ -63,7 +63,12 @@ expect_match() {
 test_usage() {
 	local out rc
 
-	"$STAPCTL" --help | grep -q '^Usage: stapctl COMMAND' || return 1
+	"$STAPCTL" --help | grep -q '^Usage: stapctl \[-j \[-p\]\] COMMAND' ||
+		return 1
+	"$STAPCTL" -j -p show --help | grep -q '^Usage: stapctl show' ||
+		return 1
+	out=$("$STAPCTL" -x show 2>&1); rc=$?
+	expect "unknown global option" "$rc" 2 || return 1
 	for c in exec attach show log; do
 		"$STAPCTL" $c --help | grep -q "^Usage: stapctl $c" || return 1
 	done
@@ -134,8 +139,11 @@ test_show() {
 	expect_match "show" "$got" \
 		"rx pass 2 msgs 8 bytes, drop 1 msgs 5 bytes" || return 1
 	expect_match "show" "$got" "LISTEN .*127.0.0.1:$PORT -> \*" || return 1
-	json=$("$STAPCTL" show -j) || return 1
-	echo "$json" | python3 -c "
+	# The global -j and -p, and show's own -j of old
+	for args in "-j show" "-p show" "show -j"; do
+		# shellcheck disable=SC2086
+		json=$("$STAPCTL" $args) || return 1
+		echo "$json" | python3 -c "
 import json, sys
 taps = json.load(sys.stdin)
 est = [t for t in taps if t['state'] != 'LISTEN' and
@@ -145,7 +153,9 @@ t = est[0]
 assert t['recv_parser_id'] and t['recv_verdict_id'], t
 assert not t['send_parser_id'] and not t['send_verdict_id'], t
 assert t['stats']['rx_pass_msgs'] == 2 and t['stats']['rx_drop_msgs'] == 1, t
-" || return 1
+assert t['stats']['rx_pass_bytes'] == 8 and t['stats']['rx_drop_bytes'] == 5, t
+" || { echo "# stapctl $args: $json"; return 1; }
+	done
 	touch "$T/go"
 }
 
@@ -172,20 +182,32 @@ test_log() {
 		'len 5 verdict pass "PING\\n"'
 }
 
-# A server started without stapctl, tapped through its pid and fd
+# A server started without stapctl, tapped through its pid and fd; with
+# "json" first, attach reports in JSON.
 attach_and_send() {
-	local fd
+	local fd json=
 
+	[ "$1" = json ] && json=-j && shift
 	bg $HELPER server $PORT "$T" --wait "$@"
 	wait_for "$T/ready" || return 1
 	bg sh -c "$HELPER client $PORT 'x\nDROP me\ny\n' > '$T/got'"
 	wait_for "$T/fd" || return 1
 	fd=$(cat "$T/fd")
-	"$STAPCTL" attach --pid "${PIDS[0]}" --fd "$fd" --parser lines \
+	"$STAPCTL" $json attach --pid "${PIDS[0]}" --fd "$fd" --parser lines \
 		--deny DROP --recv-only > "$T/attach" || return 1
-	want="^tapped fd $fd of process ${PIDS[0]}:"
-	want="$want 127.0.0.1:$PORT -> 127.0.0.1:"
-	expect_match "attach" "$(cat "$T/attach")" "$want" || return 1
+	if [ -n "$json" ]; then
+		python3 -c "
+import json, sys
+got = json.load(open('$T/attach'))
+assert len(got) == 1, got
+assert got[0]['fd'] == $fd and got[0]['pid'] == ${PIDS[0]}, got
+assert got[0]['socket'].startswith('127.0.0.1:$PORT -> 127.0.0.1:'), got
+" || { echo "# attach: $(cat "$T/attach")"; return 1; }
+	else
+		want="^tapped fd $fd of process ${PIDS[0]}:"
+		want="$want 127.0.0.1:$PORT -> 127.0.0.1:"
+		expect_match "attach" "$(cat "$T/attach")" "$want" || return 1
+	fi
 	touch "$T/go"
 	wait "${PIDS[1]}"
 	expect "echo" "$(cat "$T/got")" "b'x\\ny\\n'"
@@ -220,7 +242,7 @@ test_attach_needs_privilege() {
 
 # The tapped program tries to replace or remove the operator's tap
 test_tap_cannot_be_replaced() {
-	attach_and_send --tamper || return 1
+	attach_and_send json --tamper || return 1
 	sed 's/^/# /' "$T/tamper"
 	# Another ULP: EEXIST, or ENOENT when its module is not loaded
 	want="^params EBUSY ulp_tls E[NX][OI][ES][NT]T*"

@@ -872,14 +872,113 @@ TEST_F(tx, efault)
 	expect_nothing(_metadata, self->sfd);
 }
 
-/* Urgent data and zero-copy sends would go around the tap. */
+/* Zero-copy sends would go around the tap. */
 TEST_F(tx, unsupported_flags)
 {
-	EXPECT_EQ(send(self->cfd, "x", 1, MSG_OOB), -1);
-	EXPECT_EQ(errno, EOPNOTSUPP);
 	EXPECT_EQ(send(self->cfd, "x", 1, MSG_ZEROCOPY), -1);
 	EXPECT_EQ(errno, EOPNOTSUPP);
 	send_expect(_metadata, self->cfd, self->sfd, variant->parser, "P");
+}
+
+/* What the plain TCP reader @fd gets once it has all that @cfd sent:
+ * @n1 bytes up to the mark, the urgent byte @urg with MSG_OOB there, then
+ * @n2 bytes.
+ */
+static void expect_urgent(struct __test_metadata *_metadata, int cfd, int fd,
+			  const char *m1, size_t n1, char urg,
+			  const char *m2, size_t n2)
+{
+	char got[64], c;
+
+	/* All of it arrived: TCP's mark is final */
+	ASSERT_EQ(stap_wait_urgent(fd), 0);
+	ASSERT_EQ(stap_wait_acked(cfd), 0);
+	ASSERT_EQ(stap_read_all(fd, got, n1), 0);
+	EXPECT_EQ(memcmp(got, m1, n1), 0);
+	EXPECT_EQ(stap_atmark(fd), 1);
+	ASSERT_EQ(recv(fd, &c, 1, MSG_OOB), 1);
+	EXPECT_EQ(c, urg);
+	ASSERT_EQ(stap_read_all(fd, got, n2), 0);
+	EXPECT_EQ(memcmp(got, m2, n2), 0);
+	/* Past the mark once a byte after it is read */
+	EXPECT_EQ(stap_atmark(fd), !n2);
+}
+
+/* An urgent byte sent between messages keeps its place. */
+TEST_F(tx, urgent_between_messages)
+{
+	char m1[16], m2[16];
+	size_t n1 = build(variant->parser, m1, 'P', 7, 'a');
+	size_t n2 = build(variant->parser, m2, 'P', 7, 'b');
+
+	ASSERT_EQ(send(self->cfd, m1, n1, 0), (ssize_t)n1);
+	ASSERT_EQ(send(self->cfd, "!", 1, MSG_OOB), 1);
+	ASSERT_EQ(send(self->cfd, m2, n2, 0), (ssize_t)n2);
+	expect_urgent(_metadata, self->cfd, self->sfd, m1, n1, '!', m2, n2);
+	expect_nothing(_metadata, self->sfd);
+}
+
+/* An FTP client's ABOR: the last byte of a MSG_OOB send is urgent, the
+ * rest is judged as usual; a dropped message leaves the mark at its place.
+ */
+TEST_F(tx, urgent_ends_send)
+{
+	char m1[16], m2[16], d[16];
+	size_t n1 = build(variant->parser, m1, 'P', 7, 'a');
+	size_t n2 = build(variant->parser, m2, 'P', 7, 'b');
+	size_t nd = build(variant->parser, d, 'D', 7, 'c');
+
+	m1[n1] = '#';
+	ASSERT_EQ(send(self->cfd, m1, n1 + 1, MSG_OOB), (ssize_t)n1 + 1);
+	expect_urgent(_metadata, self->cfd, self->sfd, m1, n1, '#', "", 0);
+	d[nd] = '$';
+	ASSERT_EQ(send(self->cfd, d, nd + 1, MSG_OOB), (ssize_t)nd + 1);
+	ASSERT_EQ(send(self->cfd, m2, n2, 0), (ssize_t)n2);
+	expect_urgent(_metadata, self->cfd, self->sfd, "", 0, '$', m2,
+		      n2);
+	expect_nothing(_metadata, self->sfd);
+}
+
+/* An urgent byte sent in the middle of a message follows that message. */
+TEST_F(tx, urgent_inside_message)
+{
+	char m1[16], m2[16];
+	size_t n1 = build(variant->parser, m1, 'P', 7, 'a');
+	size_t n2 = build(variant->parser, m2, 'P', 7, 'b');
+
+	if (variant->parser == PARSE_NONE)
+		SKIP(return, "every send is a message");
+	ASSERT_EQ(send(self->cfd, m1, 3, 0), 3);
+	ASSERT_EQ(send(self->cfd, "!", 1, MSG_OOB), 1);
+	ASSERT_EQ(send(self->cfd, "?", 1, MSG_OOB), 1);
+	ASSERT_EQ(send(self->cfd, m1 + 3, n1 - 3, 0), (ssize_t)n1 - 3);
+	ASSERT_EQ(send(self->cfd, m2, n2, 0), (ssize_t)n2);
+	/* Two urgent bytes: TCP marks the last; the first reads in band */
+	m1[n1] = '!';
+	expect_urgent(_metadata, self->cfd, self->sfd, m1, n1 + 1, '?', m2,
+		      n2);
+	expect_nothing(_metadata, self->sfd);
+}
+
+/* A peer with SO_OOBINLINE reads the urgent byte in band, in place. */
+TEST_F(tx, urgent_inline_at_peer)
+{
+	char m1[16], m2[16], want[40], got[40];
+	size_t n1 = build(variant->parser, m1, 'P', 7, 'a');
+	size_t n2 = build(variant->parser, m2, 'P', 7, 'b');
+	int one = 1;
+
+	ASSERT_EQ(setsockopt(self->sfd, SOL_SOCKET, SO_OOBINLINE, &one,
+			     sizeof(one)), 0);
+	ASSERT_EQ(send(self->cfd, m1, n1, 0), (ssize_t)n1);
+	ASSERT_EQ(send(self->cfd, "!", 1, MSG_OOB), 1);
+	ASSERT_EQ(send(self->cfd, m2, n2, 0), (ssize_t)n2);
+	memcpy(want, m1, n1);
+	want[n1] = '!';
+	memcpy(want + n1 + 1, m2, n2);
+	ASSERT_EQ(stap_read_all(self->sfd, got, n1 + 1 + n2), 0);
+	EXPECT_EQ(memcmp(got, want, n1 + 1 + n2), 0);
+	expect_nothing(_metadata, self->sfd);
 }
 
 /* Thousands of random messages with random write splits and iovecs. */
