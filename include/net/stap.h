@@ -7,6 +7,7 @@
 #define _NET_STAP_H
 
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <net/inet_connection_sock.h>
 #include <net/strparser.h>
 #include <uapi/linux/stap.h>
@@ -75,6 +76,9 @@ enum stap_mark_state {
  * @urg_seq: TCP's urg_seq of that mark; a later urgent pointer voids it
  * @mark_state: &enum stap_mark_state; the mark fields change under the
  *	socket lock only
+ * @held: a passed message the socket could not be charged for
+ *	(sk_rmem_schedule() failed); framing waits until it is queued
+ * @retry: queues @held later when nothing in @queue will free memory
  * @gated: @queue is full, new data stays in the TCP receive queue
  * @pending: data arrived while the socket was owned by a process
  * @wake: messages or an error were queued, readers are to be woken
@@ -92,6 +96,8 @@ struct stap_rx {
 	u32			mark;
 	u32			urg_seq;
 	enum stap_mark_state	mark_state;
+	struct sk_buff		*held;
+	struct delayed_work	retry;
 	bool			deferred;
 	bool			gated;
 	bool			pending;
@@ -115,7 +121,7 @@ struct stap_rx {
  *	when woken; changed only with the socket owned, read by
  *	stap_tx_write_space() under the socket lock
  * @corked: TCP holds frames stap pushed with MSG_MORE
- * @work_queued: a deferred push of @pending is queued
+ * @push: pushes @pending from process context once TCP makes room
  * @saved_write_space: the socket's sk_write_space before stap
  */
 struct stap_tx {
@@ -129,12 +135,28 @@ struct stap_tx {
 	int			err;
 	unsigned int		writers;
 	bool			corked;
-	bool			work_queued;
+	struct delayed_work	push;
 	void			(*saved_write_space)(struct sock *sk);
 };
 
 /**
+ * struct stap_abort - the reset after a DISCONNECT verdict
+ * @work: sends it, from process context
+ * @deadline: when to send it even though the peer has not acknowledged
+ *	everything: one retransmission timeout after the last progress
+ * @snd_una: TCP's snd_una when progress was last seen
+ * @armed: a DISCONNECT verdict was given
+ */
+struct stap_abort {
+	struct delayed_work	work;
+	unsigned long		deadline;
+	u32			snd_una;
+	bool			armed;
+};
+
+/**
  * struct stap_context - state of a socket with the stap ULP
+ * @sk: the socket
  * @sk_proto: TCP's proto of the socket, restored on close
  * @sk_ops: the socket's proto_ops before stap, restored on close
  * @saved_data_ready: the socket's sk_data_ready before stap
@@ -144,9 +166,12 @@ struct stap_tx {
  * @stats: counters, written under the socket lock
  * @rx: receive state, valid when @rx_on
  * @tx: send state, valid when @tx_on
- * @rcu: frees the context after lockless readers (poll) are done
+ * @abort: the reset after a DISCONNECT verdict
+ * @free_work: frees the context after lockless readers (poll) are done
+ *	and its work items have run or been cancelled
  */
 struct stap_context {
+	struct sock		*sk;
 	struct proto		*sk_proto;
 	const struct proto_ops	*sk_ops;
 	void			(*saved_data_ready)(struct sock *sk);
@@ -156,7 +181,8 @@ struct stap_context {
 	struct stap_stats	stats;
 	struct stap_rx		rx;
 	struct stap_tx		tx;
-	struct rcu_head		rcu;
+	struct stap_abort	abort;
+	struct rcu_work		free_work;
 };
 
 /* STAP_PARAMS was set (or inherited from the listener): a direction is

@@ -11,6 +11,7 @@
 #include <net/netns/generic.h>
 #include <net/snmp.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <net/sock.h>
 #include <net/stap.h>
 #include <asm/ioctls.h>
@@ -119,9 +120,46 @@ static inline void stap_skb_redirect_clear(struct sk_buff *skb)
 int stap_proc_register(void);
 void stap_proc_unregister(void);
 
-/* stap_main.c */
-int stap_defer(struct sock *sk, void (*fn)(struct sock *sk));
-void stap_disconnect(struct sock *sk, struct stap_context *ctx);
+/* What a verdict makes of a message */
+enum stap_verdict {
+	STAP_MSG_PASS,		/* deliver it */
+	STAP_MSG_DROP,		/* free it */
+	STAP_MSG_ABORT,		/* free it and abort the connection */
+};
+
+/* stap_abort.c */
+extern struct workqueue_struct *stap_wq;
+
+void stap_abort_init(struct sock *sk, struct stap_context *ctx);
+void stap_sk_abort(struct sock *sk, struct stap_context *ctx);
+
+/**
+ * stap_queue_work() - run @dwork on stap's workqueue after @delay jiffies
+ * @sk: socket the work is for, held until the work has run (its function
+ *	puts it) or is cancelled
+ * @dwork: work in @sk's context
+ * @delay: jiffies
+ *
+ * Context: Any context, the socket locked.
+ */
+static inline void stap_queue_work(struct sock *sk,
+				   struct delayed_work *dwork,
+				   unsigned long delay)
+{
+	sock_hold(sk);
+	if (!queue_delayed_work(stap_wq, dwork, delay))
+		sock_put(sk);
+}
+
+/* Put @sk's reference when @dwork was still queued; the socket's context
+ * is being freed. Context: process context, the socket not locked.
+ */
+static inline void stap_cancel_work(struct sock *sk,
+				    struct delayed_work *dwork)
+{
+	if (cancel_delayed_work_sync(dwork))
+		sock_put(sk);
+}
 
 /* stap_bpf.c */
 int stap_bpf_get_progs(struct stap_context *ctx,
@@ -132,8 +170,8 @@ void stap_bpf_dup_progs(struct stap_context *dst,
 void stap_bpf_fill_ids(const struct stap_context *ctx, struct stap_params *p);
 int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
 		   struct sock *sk, struct sk_buff *skb, unsigned int max);
-bool stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
-		      struct sk_buff *skb, bool tx);
+enum stap_verdict stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
+				   struct sk_buff *skb, bool tx);
 void stap_bpf_count_drop(struct sock *sk, struct stap_context *ctx, bool tx,
 			 unsigned int len, int reason);
 
@@ -159,11 +197,54 @@ static inline int stap_parse_errno(int err)
 	return -err;
 }
 
+/* The socket lock in either form: owned by a process, or bh-locked in
+ * softirq (which frames only when no process owns the socket).
+ */
+static inline void stap_assert_locked(const struct sock *sk)
+{
+	lockdep_assert(lockdep_sock_is_held(sk));
+}
+
+/**
+ * stap_rx_abort() - stop framing; readers get @err once the queue is empty
+ * @sk: socket, locked (stap_assert_locked())
+ * @ctx: its context
+ * @err: positive errno
+ */
+static inline void stap_rx_abort(struct sock *sk, struct stap_context *ctx,
+				 int err)
+{
+	struct stap_rx *rx = &ctx->rx;
+
+	stap_assert_locked(sk);
+	if (rx->err)
+		return;
+	stap_strp_done(&rx->strp);
+	/* Pairs with READ_ONCE() in stap_rx_readable() */
+	WRITE_ONCE(rx->err, err);
+	rx->wake = true;
+}
+
+/**
+ * stap_tx_abort() - stop framing; every later send returns @err
+ * @sk: socket, locked (stap_assert_locked()): a receive verdict aborts
+ *	from softirq, where no process owns the socket
+ * @ctx: its context
+ * @err: positive errno
+ */
+static inline void stap_tx_abort(struct sock *sk, struct stap_context *ctx,
+				 int err)
+{
+	stap_assert_locked(sk);
+	if (!ctx->tx.err)
+		ctx->tx.err = err;
+}
+
 /* stap_rx.c */
 int stap_rx_init(struct sock *sk, struct stap_context *ctx);
 void stap_rx_start(struct sock *sk, struct stap_context *ctx);
 void stap_rx_stop(struct sock *sk, struct stap_context *ctx);
-void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err);
+void stap_rx_release(struct stap_context *ctx);
 bool stap_rx_has_unread(const struct stap_context *ctx);
 void stap_rx_data_ready(struct sock *sk);
 void stap_rx_release_cb(struct sock *sk);
@@ -182,7 +263,7 @@ int stap_rx_ioctl(struct sock *sk, int cmd, int *karg);
 int stap_tx_init(struct sock *sk, struct stap_context *ctx);
 void stap_tx_start(struct sock *sk, struct stap_context *ctx);
 void stap_tx_stop(struct sock *sk, struct stap_context *ctx);
-void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err);
+void stap_tx_release(struct stap_context *ctx);
 bool stap_tx_flush(struct sock *sk, struct stap_context *ctx);
 int stap_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
 void stap_tx_write_space(struct sock *sk);

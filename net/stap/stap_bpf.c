@@ -197,16 +197,16 @@ int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
  * @skb: the message, from its first byte
  * @tx: send direction
  *
- * Counts and traces the verdict; a disconnect verdict aborts the
- * connection. The caller delivers the message or frees it.
+ * Counts and traces the verdict; the caller acts on it.
  *
- * Return: true when the message passes.
+ * Return: &enum stap_verdict.
  */
-bool stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
-		      struct sk_buff *skb, bool tx)
+enum stap_verdict stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
+				   struct sk_buff *skb, bool tx)
 {
 	int slot = tx ? STAP_SLOT_SEND_VERDICT : STAP_SLOT_RECV_VERDICT;
 	int mib = tx ? STAP_MIB_TXPASSMSGS : STAP_MIB_RXPASSMSGS;
+	enum stap_verdict ret = STAP_MSG_DROP;
 	unsigned int len = skb->len;
 	int verdict, reason;
 
@@ -218,13 +218,13 @@ bool stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
 		/* PASSBYTES follows PASSMSGS, DROP* follow PASS* */
 		stap_stat_add(sk, ctx, mib, 1);
 		stap_stat_add(sk, ctx, mib + 1, len);
-		return true;
+		return STAP_MSG_PASS;
 	case STAP_VERDICT_DROP:
 		reason = STAP_DROP_VERDICT;
 		break;
 	case STAP_VERDICT_DISCONNECT:
 		reason = STAP_DROP_DISCONNECT;
-		stap_disconnect(sk, ctx);
+		ret = STAP_MSG_ABORT;
 		break;
 	default:
 		reason = STAP_DROP_BAD_VERDICT;
@@ -232,7 +232,7 @@ bool stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
 		break;
 	}
 	stap_bpf_count_drop(sk, ctx, tx, len, reason);
-	return false;
+	return ret;
 }
 
 /**

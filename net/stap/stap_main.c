@@ -30,7 +30,6 @@ static DEFINE_MUTEX(tcpv4_prot_mutex);
 static struct proto stap_prots[STAP_NUM_PROTS][STAP_NUM_CONFIG];
 /* Built at run time from the socket's own, as kTLS builds tls_proto_ops */
 static struct proto_ops stap_proto_ops[STAP_NUM_PROTS][STAP_NUM_CONFIG];
-static struct workqueue_struct *stap_wq;
 
 static int stap_conf(const struct stap_context *ctx)
 {
@@ -64,14 +63,35 @@ static struct stap_context *stap_ctx_create(struct sock *sk, gfp_t gfp)
 	ctx->sk_proto = READ_ONCE(sk->sk_prot);
 	ctx->sk_ops = sk->sk_socket ? READ_ONCE(sk->sk_socket->ops) : NULL;
 	ctx->saved_data_ready = sk->sk_data_ready;
+	stap_abort_init(sk, ctx);
 	rcu_assign_pointer(icsk->icsk_ulp_data, ctx);
 	return ctx;
 }
 
+/* Called from stap's workqueue once lockless readers are done. */
+static void stap_ctx_free_work(struct work_struct *work)
+{
+	struct stap_context *ctx = container_of(to_rcu_work(work),
+						struct stap_context,
+						free_work);
+
+	stap_cancel_work(ctx->sk, &ctx->abort.work);
+	if (ctx->rx_on)
+		stap_rx_release(ctx);
+	if (ctx->tx_on)
+		stap_tx_release(ctx);
+	kfree(ctx);
+}
+
+/* Free a detached context: after an RCU grace period (poll, sock_diag),
+ * and once its work items, which hold the socket, have run or are
+ * cancelled. Callable in any context.
+ */
 static void stap_ctx_free(struct stap_context *ctx)
 {
 	stap_bpf_put_progs(ctx);
-	kfree_rcu(ctx, rcu);
+	INIT_RCU_WORK(&ctx->free_work, stap_ctx_free_work);
+	queue_rcu_work(stap_wq, &ctx->free_work);
 }
 
 /* Detach @ctx from @sk and give the socket back its TCP proto and
@@ -95,77 +115,6 @@ static void stap_ctx_detach(struct sock *sk, struct stap_context *ctx)
 	if (ctx->tx_on)
 		sk->sk_write_space = ctx->tx.saved_write_space;
 	write_unlock_bh(&sk->sk_callback_lock);
-}
-
-struct stap_work {
-	struct work_struct	work;
-	struct sock		*sk;
-	void			(*fn)(struct sock *sk);
-};
-
-/* Called from stap's workqueue. */
-static void stap_work_fn(struct work_struct *work)
-{
-	struct stap_work *w = container_of(work, struct stap_work, work);
-
-	w->fn(w->sk);
-	sock_put(w->sk);
-	kfree(w);
-}
-
-/**
- * stap_defer() - run @fn on @sk from process context
- * @sk: socket, held until @fn has run
- * @fn: called with the socket not locked
- *
- * Context: Any context.
- *
- * Return: 0, or -ENOMEM when nothing was queued.
- */
-int stap_defer(struct sock *sk, void (*fn)(struct sock *sk))
-{
-	struct stap_work *w;
-
-	w = kmalloc_obj(*w, GFP_ATOMIC);
-	if (!w)
-		return -ENOMEM;
-	INIT_WORK(&w->work, stap_work_fn);
-	sock_hold(sk);
-	w->sk = sk;
-	w->fn = fn;
-	queue_work(stap_wq, &w->work);
-	return 0;
-}
-
-/* Called from stap's workqueue, the socket not locked. */
-static void stap_abort_conn(struct sock *sk)
-{
-	tcp_abort(sk, ECONNABORTED);
-}
-
-/**
- * stap_disconnect() - abort the connection after a DISCONNECT verdict
- * @sk: socket
- * @ctx: its context
- *
- * Both directions stop at once: readers get ECONNABORTED once what was
- * passed before is read, senders at once. tcp_abort() needs the socket
- * unlocked, so it runs from stap's workqueue: the peer sees a reset.
- *
- * Context: Any context, the socket locked.
- */
-void stap_disconnect(struct sock *sk, struct stap_context *ctx)
-{
-	trace_stap_sock_disconnect(sk);
-	stap_stat_add(sk, ctx, STAP_MIB_DISCONNECTS, 1);
-	if (ctx->rx_on)
-		stap_rx_abort(sk, ctx, ECONNABORTED);
-	if (ctx->tx_on)
-		stap_tx_abort(sk, ctx, ECONNABORTED);
-	if (stap_defer(sk, stap_abort_conn)) {
-		WRITE_ONCE(sk->sk_err, ECONNABORTED);
-		sk_error_report(sk);
-	}
 }
 
 /* Closing with passed data never read resets the connection, as TCP does
@@ -594,6 +543,7 @@ static void stap_clone(const struct request_sock *req, struct sock *newsk,
 	ctx = kzalloc_obj(*ctx, priority);
 	if (!ctx)
 		goto err_untap;
+	stap_abort_init(newsk, ctx);
 	ctx->sk_proto = lctx->sk_proto;
 	ctx->sk_ops = lctx->sk_ops;
 	ctx->saved_data_ready = lctx->saved_data_ready;
@@ -733,11 +683,8 @@ static int __init stap_register(void)
 {
 	int err;
 
-	/* Per-CPU: an abort runs on the CPU that sent what was passed
-	 * before it, so that on loopback its reset queues behind that data
-	 * (an unbound worker's reset could overtake it on another CPU).
-	 */
-	stap_wq = alloc_workqueue("stap", WQ_PERCPU, 0);
+	/* Where the work runs does not order anything (stap_abort.c) */
+	stap_wq = alloc_workqueue("stap", WQ_UNBOUND, 0);
 	if (!stap_wq)
 		return -ENOMEM;
 
@@ -760,6 +707,8 @@ static void __exit stap_unregister(void)
 {
 	tcp_unregister_ulp(&stap_ulp_ops);
 	stap_proc_unregister();
+	/* Contexts freed last wait for a grace period before their work */
+	rcu_barrier();
 	destroy_workqueue(stap_wq);
 }
 

@@ -50,24 +50,6 @@ static void stap_rx_grow_rcvbuf(struct sock *sk, unsigned int len)
 		WRITE_ONCE(sk->sk_rcvbuf, want);
 }
 
-/**
- * stap_rx_abort() - stop framing; readers get @err once the queue is empty
- * @sk: socket, locked
- * @ctx: its context
- * @err: positive errno
- */
-void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err)
-{
-	struct stap_rx *rx = &ctx->rx;
-
-	if (rx->err)
-		return;
-	stap_strp_done(&rx->strp);
-	/* Pairs with READ_ONCE() in stap_rx_readable() */
-	WRITE_ONCE(rx->err, err);
-	rx->wake = true;
-}
-
 /* A framing error: readers get its errno once the queue is empty */
 static void stap_rx_parse_error(struct sock *sk, struct stap_context *ctx,
 				int err)
@@ -75,6 +57,51 @@ static void stap_rx_parse_error(struct sock *sk, struct stap_context *ctx,
 	trace_stap_strp_error(sk, false, err);
 	stap_stat_add(sk, ctx, STAP_MIB_PARSEERRORS, 1);
 	stap_rx_abort(sk, ctx, stap_parse_errno(err));
+}
+
+/* Queue a passed message for the application, charged to the socket.
+ * Return: false when it cannot be charged (sk_rmem_schedule() failed);
+ * skmsg refuses there too, and the caller keeps the message.
+ */
+static bool stap_rx_charge_queue(struct sock *sk, struct stap_rx *rx,
+				 struct sk_buff *skb)
+{
+	if (!sk_rmem_schedule(sk, skb, skb->truesize))
+		return false;
+	skb_set_owner_r(skb, sk);
+	__skb_queue_tail(&rx->queue, skb);
+	rx->charged += skb->truesize;
+	/* Pairs with READ_ONCE() in stap_rx_readable() */
+	WRITE_ONCE(rx->queued, rx->queued + skb->len);
+	if (rx->charged >= READ_ONCE(sk->sk_rcvbuf) / 2)
+		WRITE_ONCE(rx->gated, true);
+	rx->wake = true;
+	return true;
+}
+
+/* Nothing queued will free memory when read: try again later, as
+ * skmsg's backlog does.
+ */
+static void stap_rx_hold(struct sock *sk, struct stap_rx *rx)
+{
+	WRITE_ONCE(rx->gated, true);
+	if (skb_queue_empty(&rx->queue))
+		stap_queue_work(sk, &rx->retry, 1);
+}
+
+/* Queue the message held back for memory. Return: whether framing may go
+ * on.
+ */
+static bool stap_rx_queue_held(struct sock *sk, struct stap_rx *rx)
+{
+	if (!rx->held)
+		return true;
+	if (!stap_rx_charge_queue(sk, rx, rx->held)) {
+		stap_rx_hold(sk, rx);
+		return false;
+	}
+	rx->held = NULL;
+	return true;
 }
 
 static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
@@ -91,16 +118,17 @@ static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
 	/* stm->offset is the read position from now on */
 	stm->offset = 0;
 	stm->full_len = skb->len;
-	if (!sk_rmem_schedule(sk, skb, skb->truesize))
-		WRITE_ONCE(rx->gated, true);
-	skb_set_owner_r(skb, sk);
-	__skb_queue_tail(&rx->queue, skb);
-	rx->charged += skb->truesize;
-	/* Pairs with READ_ONCE() in stap_rx_readable() */
-	WRITE_ONCE(rx->queued, rx->queued + skb->len);
-	if (rx->charged >= READ_ONCE(sk->sk_rcvbuf) / 2)
-		WRITE_ONCE(rx->gated, true);
-	rx->wake = true;
+	if (stap_rx_charge_queue(sk, rx, skb))
+		return;
+	/* Framing stops until it is queued: nothing lost, nothing over */
+	rx->held = skb;
+	stap_rx_hold(sk, rx);
+}
+
+/* End of the passed stream, in stap_rx.copied's terms */
+static u32 stap_rx_end(const struct stap_rx *rx)
+{
+	return rx->copied + rx->queued + (rx->held ? rx->held->len : 0);
 }
 
 /* Run the verdict on a framed message: queue it for the application or
@@ -113,13 +141,19 @@ static bool stap_rx_deliver(struct sock *sk, struct stap_context *ctx,
 {
 	struct stap_rx *rx = &ctx->rx;
 
-	if (stap_bpf_verdict(sk, ctx, msg, false))
+	switch (stap_bpf_verdict(sk, ctx, msg, false)) {
+	case STAP_MSG_PASS:
 		stap_rx_enqueue(sk, ctx, msg);
-	else
-		kfree_skb(msg);
+		break;
+	case STAP_MSG_ABORT:
+		stap_sk_abort(sk, ctx);
+		fallthrough;
+	default:
+		kfree_skb_reason(msg, SKB_DROP_REASON_SOCKET_FILTER);
+	}
 	/* The urgent mark noted inside this message follows it */
 	if (rx->mark_state == STAP_MARK_AFTER_MSG) {
-		rx->mark = rx->copied + rx->queued;
+		rx->mark = stap_rx_end(rx);
 		rx->mark_state = STAP_MARK_SET;
 	}
 	return !rx->gated && !rx->err;
@@ -204,7 +238,7 @@ static void stap_rx_note_mark(struct sock *sk, struct stap_rx *rx)
 		rx->mark_state = STAP_MARK_AFTER_MSG;
 		return;
 	}
-	rx->mark = rx->copied + rx->queued;
+	rx->mark = stap_rx_end(rx);
 	rx->mark_state = STAP_MARK_SET;
 }
 
@@ -270,6 +304,8 @@ static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
 
 	/* Pairs with READ_ONCE() in stap_rx_wakeup() */
 	WRITE_ONCE(rx->deferred, false);
+	if (!stap_rx_queue_held(sk, rx))
+		goto out;
 	while (!rx->gated && !rx->err &&
 	       !skb_queue_empty(&sk->sk_receive_queue)) {
 		if (stap_rx_at_urg(sk)) {
@@ -284,6 +320,7 @@ static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
 			break;
 	}
 	stap_rx_check_fin(sk, ctx);
+out:
 	if (rx->wake) {
 		rx->wake = false;
 		ctx->saved_data_ready(sk);
@@ -712,6 +749,22 @@ int stap_rx_ioctl(struct sock *sk, int cmd, int *karg)
 	}
 }
 
+/* Called from stap's workqueue, the socket not locked. */
+static void stap_rx_retry_work(struct work_struct *work)
+{
+	struct stap_rx *rx = container_of(to_delayed_work(work),
+					  struct stap_rx, retry);
+	struct stap_context *ctx = container_of(rx, struct stap_context, rx);
+	struct sock *sk = rx->sk;
+
+	lock_sock(sk);
+	/* Still this socket's context: stap_rx_release() waits for us */
+	if (stap_get_ctx(sk) == ctx)
+		stap_rx_ungate(sk, ctx);
+	release_sock(sk);
+	sock_put(sk);
+}
+
 /**
  * stap_rx_init() - set up the receive state of a context
  * @sk: socket the context belongs to
@@ -724,6 +777,7 @@ int stap_rx_ioctl(struct sock *sk, int cmd, int *karg)
 int stap_rx_init(struct sock *sk, struct stap_context *ctx)
 {
 	ctx->rx.sk = sk;
+	INIT_DELAYED_WORK(&ctx->rx.retry, stap_rx_retry_work);
 	__skb_queue_head_init(&ctx->rx.queue);
 	ctx->rx.rcvlowat = READ_ONCE(sk->sk_rcvlowat);
 	stap_strp_init(&ctx->rx.strp, STAP_SLOT_RECV_PARSE, stap_rx_deliver);
@@ -756,6 +810,8 @@ void stap_rx_stop(struct sock *sk, struct stap_context *ctx)
 	struct stap_rx *rx = &ctx->rx;
 
 	stap_strp_done(&rx->strp);
+	kfree_skb(rx->held);
+	rx->held = NULL;
 	__skb_queue_purge(&rx->queue);
 	rx->charged = 0;
 	WRITE_ONCE(rx->queued, 0);
@@ -772,5 +828,16 @@ void stap_rx_stop(struct sock *sk, struct stap_context *ctx)
  */
 bool stap_rx_has_unread(const struct stap_context *ctx)
 {
-	return ctx->rx_on && ctx->rx.queued;
+	return ctx->rx_on && (ctx->rx.queued || ctx->rx.held);
+}
+
+/**
+ * stap_rx_release() - wait for the receive side's work, before freeing
+ * @ctx: context, detached from its socket
+ *
+ * Context: Process context, the socket not locked.
+ */
+void stap_rx_release(struct stap_context *ctx)
+{
+	stap_cancel_work(ctx->rx.sk, &ctx->rx.retry);
 }

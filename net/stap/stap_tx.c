@@ -63,21 +63,6 @@ static void stap_tx_uncharge(struct sock *sk, unsigned int bytes)
 		sk_mem_uncharge(sk, bytes);
 }
 
-/**
- * stap_tx_abort() - stop framing; every later send returns @err
- * @sk: socket, owned by the caller
- * @ctx: its context
- * @err: positive errno
- */
-void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err)
-{
-	struct stap_tx *tx = &ctx->tx;
-
-	if (tx->err)
-		return;
-	tx->err = err;
-}
-
 /* Hand up to @len bytes at @off of @skb to TCP, as far as its send buffer
  * has room. Called with the socket owned.
  *
@@ -206,14 +191,18 @@ static bool stap_tx_msg(struct sock *sk, struct stap_context *ctx,
 			struct sk_buff *msg)
 {
 	unsigned int len = msg->len;
+	enum stap_verdict verdict;
 
-	if (stap_bpf_verdict(sk, ctx, msg, true) &&
-	    stap_tx_recharge(sk, len, msg->len)) {
+	verdict = stap_bpf_verdict(sk, ctx, msg, true);
+
+	if (verdict == STAP_MSG_PASS && stap_tx_recharge(sk, len, msg->len)) {
 		stap_tx_send(sk, &ctx->tx, msg, false);
-	} else {
-		stap_tx_uncharge(sk, len);
-		kfree_skb(msg);
+		return !ctx->tx.err;
 	}
+	if (verdict == STAP_MSG_ABORT)
+		stap_sk_abort(sk, ctx);
+	stap_tx_uncharge(sk, len);
+	kfree_skb_reason(msg, SKB_DROP_REASON_SOCKET_FILTER);
 	return !ctx->tx.err;
 }
 
@@ -510,21 +499,20 @@ int stap_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 				    msg->msg_flags & MSG_SPLICE_PAGES);
 }
 
-/* Called from stap's workqueue (stap_defer()), the socket not locked. */
-static void stap_tx_push_work(struct sock *sk)
+/* Called from stap's workqueue, the socket not locked. */
+static void stap_tx_push_work(struct work_struct *work)
 {
-	struct stap_context *ctx;
-	bool wake = false;
+	struct stap_tx *tx = container_of(to_delayed_work(work),
+					  struct stap_tx, push);
+	struct stap_context *ctx = container_of(tx, struct stap_context, tx);
+	struct sock *sk = tx->sk;
 
 	lock_sock(sk);
-	ctx = stap_get_ctx(sk);
-	if (ctx && ctx->tx_on) {
-		ctx->tx.work_queued = false;
-		wake = !__stap_tx_push(sk, &ctx->tx);
-		if (wake)
-			ctx->tx.saved_write_space(sk);
-	}
+	/* Still this socket's context: stap_tx_release() waits for us */
+	if (stap_get_ctx(sk) == ctx && !__stap_tx_push(sk, tx))
+		tx->saved_write_space(sk);
 	release_sock(sk);
+	sock_put(sk);
 }
 
 /**
@@ -547,9 +535,7 @@ void stap_tx_write_space(struct sock *sk)
 		ctx->tx.saved_write_space(sk);
 		return;
 	}
-	if (!ctx->tx.work_queued &&
-	    !stap_defer(sk, stap_tx_push_work))
-		ctx->tx.work_queued = true;
+	stap_queue_work(sk, &ctx->tx.push, 0);
 }
 
 /**
@@ -636,7 +622,7 @@ int stap_tx_shutdown(struct socket *sock, int how)
 	if (how == SHUT_WR || how == SHUT_RDWR) {
 		lock_sock(sk);
 		if (stap_tx_flush(sk, ctx))
-			stap_disconnect(sk, ctx);
+			stap_sk_abort(sk, ctx);
 		release_sock(sk);
 	}
 	return ctx->sk_ops->shutdown(sock, how);
@@ -656,6 +642,7 @@ int stap_tx_init(struct sock *sk, struct stap_context *ctx)
 	ctx->tx.sk = sk;
 	__skb_queue_head_init(&ctx->tx.pending);
 	__skb_queue_head_init(&ctx->tx.urgent);
+	INIT_DELAYED_WORK(&ctx->tx.push, stap_tx_push_work);
 	stap_strp_init(&ctx->tx.strp, STAP_SLOT_SEND_PARSE, stap_tx_framed);
 	return 0;
 }
@@ -691,4 +678,15 @@ void stap_tx_stop(struct sock *sk, struct stap_context *ctx)
 	__skb_queue_purge(&tx->pending);
 	stap_tx_uncharge(sk, tx->pending_bytes);
 	tx->pending_bytes = 0;
+}
+
+/**
+ * stap_tx_release() - wait for the send side's work, before freeing
+ * @ctx: context, detached from its socket
+ *
+ * Context: Process context, the socket not locked.
+ */
+void stap_tx_release(struct stap_context *ctx)
+{
+	stap_cancel_work(ctx->tx.sk, &ctx->tx.push);
 }

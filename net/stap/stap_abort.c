@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stap: aborting a connection after a DISCONNECT verdict.
+ *
+ * Both directions stop at once: readers get ECONNABORTED once what was
+ * passed before is read, senders at once. The reset follows every byte
+ * TCP took before the verdict: it is sent once the peer has acknowledged
+ * them all, or once a retransmission timeout has gone by with no
+ * acknowledgement progress (a peer that stopped reading does not keep the
+ * connection open). A reset sent after the acknowledgement cannot
+ * overtake the data, whichever CPU the work runs on. tcp_abort() needs
+ * the socket unlocked, so the reset comes from stap's workqueue, which
+ * checks every jiffy. Closing the socket first resets at once, as close()
+ * with a zero SO_LINGER does.
+ */
+
+#include <linux/workqueue.h>
+#include <net/tcp.h>
+
+#include "stap.h"
+#include "trace.h"
+
+struct workqueue_struct *stap_wq;
+
+/* Called with the socket owned. */
+static bool stap_abort_due(struct sock *sk, struct stap_abort *ab)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	sock_owned_by_me(sk);
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)) ||
+	    tp->snd_una == tp->write_seq)
+		return true;
+	if (tp->snd_una != ab->snd_una) {
+		ab->snd_una = tp->snd_una;
+		ab->deadline = jiffies + inet_csk(sk)->icsk_rto;
+		return false;
+	}
+	return time_after_eq(jiffies, ab->deadline);
+}
+
+/* Called from stap's workqueue, the socket not locked. */
+static void stap_abort_work(struct work_struct *work)
+{
+	struct stap_abort *ab = container_of(to_delayed_work(work),
+					     struct stap_abort, work);
+	struct stap_context *ctx = container_of(ab, struct stap_context,
+						abort);
+	struct sock *sk = ctx->sk;
+	bool due;
+
+	lock_sock(sk);
+	due = stap_abort_due(sk, ab);
+	if (!due)
+		stap_queue_work(sk, &ab->work, 1);
+	release_sock(sk);
+	/* The context may be gone from here on; the socket is held */
+	if (due)
+		tcp_abort(sk, ECONNABORTED);
+	sock_put(sk);
+}
+
+/**
+ * stap_abort_init() - set up the abort of a new context
+ * @sk: the socket
+ * @ctx: its context
+ */
+void stap_abort_init(struct sock *sk, struct stap_context *ctx)
+{
+	ctx->sk = sk;
+	INIT_DELAYED_WORK(&ctx->abort.work, stap_abort_work);
+}
+
+/**
+ * stap_sk_abort() - abort the connection after a DISCONNECT verdict
+ * @sk: socket, locked (stap_assert_locked())
+ * @ctx: its context
+ *
+ * Context: Softirq with the socket bh-locked, or the socket owned.
+ */
+void stap_sk_abort(struct sock *sk, struct stap_context *ctx)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	struct stap_abort *ab = &ctx->abort;
+
+	stap_assert_locked(sk);
+	trace_stap_sock_disconnect(sk);
+	stap_stat_add(sk, ctx, STAP_MIB_DISCONNECTS, 1);
+	if (ctx->rx_on)
+		stap_rx_abort(sk, ctx, ECONNABORTED);
+	if (ctx->tx_on)
+		stap_tx_abort(sk, ctx, ECONNABORTED);
+	if (ab->armed)
+		return;
+	ab->armed = true;
+	ab->snd_una = tp->snd_una;
+	ab->deadline = jiffies + inet_csk(sk)->icsk_rto;
+	stap_queue_work(sk, &ab->work, 0);
+}
