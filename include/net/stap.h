@@ -31,7 +31,8 @@ struct stap_context;
  *	messages
  * @tail: last skb chained to @head's frag_list, NULL before the first
  * @len: length of the message once the parser has said it, else 0
- * @slot: the direction's parser
+ * @parse: the direction's parser: the length of the message @skb starts,
+ *	0 for more bytes, or a negative errno (as stap_bpf_parse())
  * @rcv_msg: takes each complete message; false stops framing the chunk
  *	at hand
  */
@@ -39,7 +40,10 @@ struct stap_strp {
 	struct sk_buff		*head;
 	struct sk_buff		*tail;
 	unsigned int		len;
-	enum stap_slot		slot;
+	int			(*parse)(struct sock *sk,
+					 struct stap_context *ctx,
+					 struct sk_buff *skb,
+					 unsigned int max);
 	bool			(*rcv_msg)(struct sock *sk,
 					   struct stap_context *ctx,
 					   struct sk_buff *msg);
@@ -82,6 +86,8 @@ enum stap_mark_state {
  * @gated: @queue is full, new data stays in the TCP receive queue
  * @pending: data arrived while the socket was owned by a process
  * @wake: messages or an error were queued, readers are to be woken
+ * @saved_data_ready: the socket's sk_data_ready before stap, restored by
+ *	stap_rx_stop()
  */
 struct stap_rx {
 	struct stap_strp	strp;
@@ -102,6 +108,7 @@ struct stap_rx {
 	bool			gated;
 	bool			pending;
 	bool			wake;
+	void			(*saved_data_ready)(struct sock *sk);
 };
 
 /**
@@ -122,7 +129,8 @@ struct stap_rx {
  *	stap_tx_write_space() under the socket lock
  * @corked: TCP holds frames stap pushed with MSG_MORE
  * @push: pushes @pending from process context once TCP makes room
- * @saved_write_space: the socket's sk_write_space before stap
+ * @saved_write_space: the socket's sk_write_space before stap, restored
+ *	by stap_tx_stop()
  */
 struct stap_tx {
 	struct stap_strp	strp;
@@ -159,22 +167,22 @@ struct stap_abort {
  * @sk: the socket
  * @sk_proto: TCP's proto of the socket, restored on close
  * @sk_ops: the socket's proto_ops before stap, restored on close
- * @saved_data_ready: the socket's sk_data_ready before stap
  * @progs: programs by &enum stap_slot, NULL for an empty slot
- * @rx_on: the receive direction is tapped
- * @tx_on: the send direction is tapped
+ * @rx_on: the receive direction is tapped; set once under the socket lock,
+ *	read locklessly by poll and the socket callbacks
+ * @tx_on: the send direction is tapped; as @rx_on
  * @stats: counters, written under the socket lock
  * @rx: receive state, valid when @rx_on
  * @tx: send state, valid when @tx_on
  * @abort: the reset after a DISCONNECT verdict
- * @free_work: frees the context after lockless readers (poll) are done
- *	and its work items have run or been cancelled
+ * @free_work: frees the context after an RCU grace period, for sock_diag
+ *	(stap_get_info() reads it under RCU), and once its work items have
+ *	run or been cancelled; poll holds the file, which keeps the context
  */
 struct stap_context {
 	struct sock		*sk;
 	struct proto		*sk_proto;
 	const struct proto_ops	*sk_ops;
-	void			(*saved_data_ready)(struct sock *sk);
 	struct bpf_prog		*progs[STAP_NUM_SLOTS];
 	bool			rx_on;
 	bool			tx_on;
@@ -190,7 +198,7 @@ struct stap_context {
  */
 static inline bool stap_attached(const struct stap_context *ctx)
 {
-	return ctx->rx_on || ctx->tx_on;
+	return READ_ONCE(ctx->rx_on) || READ_ONCE(ctx->tx_on);
 }
 
 static inline struct stap_context *stap_get_ctx(const struct sock *sk)

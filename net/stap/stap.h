@@ -132,6 +132,8 @@ extern struct workqueue_struct *stap_wq;
 
 void stap_abort_init(struct sock *sk, struct stap_context *ctx);
 void stap_sk_abort(struct sock *sk, struct stap_context *ctx);
+void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err);
+void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err);
 
 /**
  * stap_queue_work() - run @dwork on stap's workqueue after @delay jiffies
@@ -181,7 +183,9 @@ struct sk_buff *stap_strp_view(struct sk_buff *skb, unsigned int off,
 int stap_strp_feed(struct stap_strp *strp, struct stap_context *ctx,
 		   struct sock *sk, struct sk_buff *skb, unsigned int off,
 		   unsigned int len, unsigned int max);
-void stap_strp_init(struct stap_strp *strp, enum stap_slot slot,
+void stap_strp_init(struct stap_strp *strp,
+		    int (*parse)(struct sock *sk, struct stap_context *ctx,
+				 struct sk_buff *skb, unsigned int max),
 		    bool (*rcv_msg)(struct sock *sk, struct stap_context *ctx,
 				    struct sk_buff *msg));
 void stap_strp_done(struct stap_strp *strp);
@@ -205,44 +209,10 @@ static inline void stap_assert_locked(const struct sock *sk)
 	lockdep_assert(lockdep_sock_is_held(sk));
 }
 
-/**
- * stap_rx_abort() - stop framing; readers get @err once the queue is empty
- * @sk: socket, locked (stap_assert_locked())
- * @ctx: its context
- * @err: positive errno
- */
-static inline void stap_rx_abort(struct sock *sk, struct stap_context *ctx,
-				 int err)
-{
-	struct stap_rx *rx = &ctx->rx;
-
-	stap_assert_locked(sk);
-	if (rx->err)
-		return;
-	stap_strp_done(&rx->strp);
-	/* Pairs with READ_ONCE() in stap_rx_readable() */
-	WRITE_ONCE(rx->err, err);
-	rx->wake = true;
-}
-
-/**
- * stap_tx_abort() - stop framing; every later send returns @err
- * @sk: socket, locked (stap_assert_locked()): a receive verdict aborts
- *	from softirq, where no process owns the socket
- * @ctx: its context
- * @err: positive errno
- */
-static inline void stap_tx_abort(struct sock *sk, struct stap_context *ctx,
-				 int err)
-{
-	stap_assert_locked(sk);
-	if (!ctx->tx.err)
-		ctx->tx.err = err;
-}
-
 /* stap_rx.c */
 int stap_rx_init(struct sock *sk, struct stap_context *ctx);
 void stap_rx_start(struct sock *sk, struct stap_context *ctx);
+void stap_rx_start_clone(struct sock *sk, struct stap_context *ctx);
 void stap_rx_stop(struct sock *sk, struct stap_context *ctx);
 void stap_rx_release(struct stap_context *ctx);
 bool stap_rx_has_unread(const struct stap_context *ctx);
@@ -262,6 +232,7 @@ int stap_rx_ioctl(struct sock *sk, int cmd, int *karg);
 /* stap_tx.c */
 int stap_tx_init(struct sock *sk, struct stap_context *ctx);
 void stap_tx_start(struct sock *sk, struct stap_context *ctx);
+void stap_tx_start_clone(struct sock *sk, struct stap_context *ctx);
 void stap_tx_stop(struct sock *sk, struct stap_context *ctx);
 void stap_tx_release(struct stap_context *ctx);
 bool stap_tx_flush(struct sock *sk, struct stap_context *ctx);

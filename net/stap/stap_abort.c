@@ -6,8 +6,8 @@
  * passed before is read, senders at once. The reset follows every byte
  * TCP took before the verdict: it is sent once the peer has acknowledged
  * them all, or once a retransmission timeout has gone by with no
- * acknowledgement progress (a peer that stopped reading does not keep the
- * connection open). A reset sent after the acknowledgement cannot
+ * acknowledgment progress (a peer that stopped reading does not keep the
+ * connection open). A reset sent after the acknowledgment cannot
  * overtake the data, whichever CPU the work runs on. tcp_abort() needs
  * the socket unlocked, so the reset comes from stap's workqueue, which
  * checks every jiffy. Closing the socket first resets at once, as close()
@@ -58,6 +58,39 @@ static void stap_abort_work(struct work_struct *work)
 	if (due)
 		tcp_abort(sk, ECONNABORTED);
 	sock_put(sk);
+}
+
+/**
+ * stap_rx_abort() - stop framing; readers get @err once the queue is empty
+ * @sk: socket, locked (stap_assert_locked())
+ * @ctx: its context
+ * @err: positive errno
+ */
+void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err)
+{
+	struct stap_rx *rx = &ctx->rx;
+
+	stap_assert_locked(sk);
+	if (rx->err)
+		return;
+	stap_strp_done(&rx->strp);
+	/* Pairs with READ_ONCE() in stap_rx_readable() */
+	WRITE_ONCE(rx->err, err);
+	rx->wake = true;
+}
+
+/**
+ * stap_tx_abort() - stop framing; every later send returns @err
+ * @sk: socket, locked (stap_assert_locked()): a receive verdict aborts
+ *	from softirq, where no process owns the socket
+ * @ctx: its context
+ * @err: positive errno
+ */
+void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err)
+{
+	stap_assert_locked(sk);
+	if (!ctx->tx.err)
+		ctx->tx.err = err;
 }
 
 /**

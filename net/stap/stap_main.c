@@ -46,6 +46,7 @@ static void stap_update_sk_prot(struct sock *sk, struct stap_context *ctx)
 {
 	int ip_ver = sk->sk_family == AF_INET6 ? STAPV6 : STAPV4;
 
+	sock_owned_by_me(sk);
 	WRITE_ONCE(sk->sk_prot, &stap_prots[ip_ver][stap_conf(ctx)]);
 	if (sk->sk_socket)
 		WRITE_ONCE(sk->sk_socket->ops,
@@ -62,7 +63,6 @@ static struct stap_context *stap_ctx_create(struct sock *sk, gfp_t gfp)
 		return NULL;
 	ctx->sk_proto = READ_ONCE(sk->sk_prot);
 	ctx->sk_ops = sk->sk_socket ? READ_ONCE(sk->sk_socket->ops) : NULL;
-	ctx->saved_data_ready = sk->sk_data_ready;
 	stap_abort_init(sk, ctx);
 	rcu_assign_pointer(icsk->icsk_ulp_data, ctx);
 	return ctx;
@@ -94,8 +94,9 @@ static void stap_ctx_free(struct stap_context *ctx)
 	queue_rcu_work(stap_wq, &ctx->free_work);
 }
 
-/* Detach @ctx from @sk and give the socket back its TCP proto and
- * callbacks. Called with the socket owned, or on a socket being destroyed.
+/* Detach @ctx from @sk and give the socket back its TCP proto; each
+ * direction gives back its own callbacks. Called with the socket owned,
+ * or on a socket being destroyed.
  */
 static void stap_ctx_detach(struct sock *sk, struct stap_context *ctx)
 {
@@ -110,10 +111,6 @@ static void stap_ctx_detach(struct sock *sk, struct stap_context *ctx)
 	WRITE_ONCE(sk->sk_prot, ctx->sk_proto);
 	if (sk->sk_socket && ctx->sk_ops)
 		WRITE_ONCE(sk->sk_socket->ops, ctx->sk_ops);
-	if (ctx->rx_on)
-		sk->sk_data_ready = ctx->saved_data_ready;
-	if (ctx->tx_on)
-		sk->sk_write_space = ctx->tx.saved_write_space;
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -183,6 +180,7 @@ static int __stap_attach(struct sock *sk, struct stap_context *ctx,
 	int state = sk->sk_state;
 	int err;
 
+	sock_owned_by_me(sk);
 	if (stap_attached(ctx))
 		return -EBUSY;
 	if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT &&
@@ -202,8 +200,9 @@ static int __stap_attach(struct sock *sk, struct stap_context *ctx,
 		if (err)
 			goto err_put_progs;
 	}
-	ctx->rx_on = !!ctx->progs[STAP_SLOT_RECV_VERDICT];
-	ctx->tx_on = !!ctx->progs[STAP_SLOT_SEND_VERDICT];
+	/* Pairs with READ_ONCE() in the lockless callbacks and poll */
+	WRITE_ONCE(ctx->rx_on, !!ctx->progs[STAP_SLOT_RECV_VERDICT]);
+	WRITE_ONCE(ctx->tx_on, !!ctx->progs[STAP_SLOT_SEND_VERDICT]);
 	stap_update_sk_prot(sk, ctx);
 	stap_count_socket(sk);
 	if (state == TCP_LISTEN)
@@ -399,9 +398,9 @@ static __poll_t stap_poll(struct file *file, struct socket *sock,
 	ctx = stap_get_ctx(sk);
 	if (!ctx || inet_sk_state_load(sk) == TCP_LISTEN)
 		return mask;
-	if (ctx->rx_on)
+	if (READ_ONCE(ctx->rx_on))
 		mask = stap_rx_poll_mask(sk, ctx, mask);
-	if (ctx->tx_on)
+	if (READ_ONCE(ctx->tx_on))
 		mask = stap_tx_poll_mask(sk, ctx, mask);
 	return mask;
 }
@@ -546,20 +545,17 @@ static void stap_clone(const struct request_sock *req, struct sock *newsk,
 	stap_abort_init(newsk, ctx);
 	ctx->sk_proto = lctx->sk_proto;
 	ctx->sk_ops = lctx->sk_ops;
-	ctx->saved_data_ready = lctx->saved_data_ready;
-	ctx->rx_on = lctx->rx_on;
-	ctx->tx_on = lctx->tx_on;
+	ctx->rx_on = READ_ONCE(lctx->rx_on);
+	ctx->tx_on = READ_ONCE(lctx->tx_on);
 	stap_bpf_dup_progs(ctx, lctx);
 	if (ctx->rx_on && stap_rx_init(newsk, ctx))
 		goto err_free_ctx;
 	if (ctx->tx_on && stap_tx_init(newsk, ctx))
 		goto err_free_ctx;
 	if (ctx->rx_on)
-		newsk->sk_data_ready = stap_rx_data_ready;
-	if (ctx->tx_on) {
-		ctx->tx.saved_write_space = newsk->sk_write_space;
-		newsk->sk_write_space = stap_tx_write_space;
-	}
+		stap_rx_start_clone(newsk, ctx);
+	if (ctx->tx_on)
+		stap_tx_start_clone(newsk, ctx);
 	rcu_assign_pointer(inet_csk(newsk)->icsk_ulp_data, ctx);
 	stap_count_socket(newsk);
 	return;

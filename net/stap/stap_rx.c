@@ -266,6 +266,7 @@ static bool stap_rx_urg(struct sock *sk, struct stap_context *ctx)
 	struct tcp_sock *tp = tcp_sk(sk);
 	u32 seq = tp->copied_seq;
 
+	stap_assert_locked(sk);
 	if (ctx->rx.mark_state == STAP_MARK_NONE ||
 	    ctx->rx.urg_seq != tp->urg_seq)
 		stap_rx_note_mark(sk, &ctx->rx);
@@ -302,6 +303,7 @@ static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
 	struct stap_rx *rx = &ctx->rx;
 	read_descriptor_t desc;
 
+	stap_assert_locked(sk);
 	/* Pairs with READ_ONCE() in stap_rx_wakeup() */
 	WRITE_ONCE(rx->deferred, false);
 	if (!stap_rx_queue_held(sk, rx))
@@ -323,7 +325,7 @@ static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
 out:
 	if (rx->wake) {
 		rx->wake = false;
-		ctx->saved_data_ready(sk);
+		ctx->rx.saved_data_ready(sk);
 	}
 }
 
@@ -334,7 +336,7 @@ void stap_rx_data_ready(struct sock *sk)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
 
-	if (unlikely(!ctx || !ctx->rx_on))
+	if (unlikely(!ctx || !READ_ONCE(ctx->rx_on)))
 		return;
 	if (sock_owned_by_user_nocheck(sk)) {
 		ctx->rx.pending = true;
@@ -346,7 +348,7 @@ void stap_rx_data_ready(struct sock *sk)
 	if (ctx->rx.readers) {
 		/* Pairs with READ_ONCE() in stap_rx_wakeup() */
 		WRITE_ONCE(ctx->rx.deferred, true);
-		ctx->saved_data_ready(sk);
+		ctx->rx.saved_data_ready(sk);
 		return;
 	}
 	stap_rx_read(sk, ctx);
@@ -371,6 +373,7 @@ static void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_rx *rx = &ctx->rx;
 
+	sock_owned_by_me(sk);
 	if (rx->gated && rx->charged < READ_ONCE(sk->sk_rcvbuf) / 4)
 		WRITE_ONCE(rx->gated, false);
 	if (!rx->gated)
@@ -494,6 +497,7 @@ static int stap_rx_wait(struct sock *sk, struct stap_context *ctx,
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	int err;
 
+	sock_owned_by_me(sk);
 	err = stap_rx_status(sk, ctx, consume);
 	if (err)
 		return err;
@@ -694,7 +698,7 @@ int stap_rx_set_rcvlowat(struct sock *sk, int val)
 	WRITE_ONCE(ctx->rx.rcvlowat, READ_ONCE(sk->sk_rcvlowat));
 	WRITE_ONCE(sk->sk_rcvlowat, 1);
 	if (stap_rx_readable(sk, ctx, stap_rx_rcvlowat(ctx, 0, INT_MAX)))
-		ctx->saved_data_ready(sk);
+		ctx->rx.saved_data_ready(sk);
 	return 0;
 }
 
@@ -765,6 +769,13 @@ static void stap_rx_retry_work(struct work_struct *work)
 	sock_put(sk);
 }
 
+/* The direction's parser, for stap_strp_feed() */
+static int stap_rx_parse(struct sock *sk, struct stap_context *ctx,
+			 struct sk_buff *skb, unsigned int max)
+{
+	return stap_bpf_parse(ctx, STAP_SLOT_RECV_PARSE, sk, skb, max);
+}
+
 /**
  * stap_rx_init() - set up the receive state of a context
  * @sk: socket the context belongs to
@@ -777,10 +788,11 @@ static void stap_rx_retry_work(struct work_struct *work)
 int stap_rx_init(struct sock *sk, struct stap_context *ctx)
 {
 	ctx->rx.sk = sk;
+	ctx->rx.saved_data_ready = sk->sk_data_ready;
 	INIT_DELAYED_WORK(&ctx->rx.retry, stap_rx_retry_work);
 	__skb_queue_head_init(&ctx->rx.queue);
 	ctx->rx.rcvlowat = READ_ONCE(sk->sk_rcvlowat);
-	stap_strp_init(&ctx->rx.strp, STAP_SLOT_RECV_PARSE, stap_rx_deliver);
+	stap_strp_init(&ctx->rx.strp, stap_rx_parse, stap_rx_deliver);
 	return 0;
 }
 
@@ -791,17 +803,29 @@ int stap_rx_init(struct sock *sk, struct stap_context *ctx)
  */
 void stap_rx_start(struct sock *sk, struct stap_context *ctx)
 {
+	sock_owned_by_me(sk);
 	ctx->rx.rcvlowat = READ_ONCE(sk->sk_rcvlowat);
 	WRITE_ONCE(sk->sk_rcvlowat, 1);
 	write_lock_bh(&sk->sk_callback_lock);
-	ctx->saved_data_ready = sk->sk_data_ready;
 	sk->sk_data_ready = stap_rx_data_ready;
 	write_unlock_bh(&sk->sk_callback_lock);
 	stap_rx_read(sk, ctx);
 }
 
 /**
- * stap_rx_stop() - stop framing and free what the receive side holds
+ * stap_rx_start_clone() - tap the receive side of a listener's new child
+ * @sk: the child, not yet visible to anyone else
+ * @ctx: its context after stap_rx_init()
+ *
+ * Context: Softirq (tcp_ulp_ops.clone).
+ */
+void stap_rx_start_clone(struct sock *sk, struct stap_context *ctx)
+{
+	sk->sk_data_ready = stap_rx_data_ready;
+}
+
+/**
+ * stap_rx_stop() - untap the receive side and free what it holds
  * @sk: socket, owned by the caller or being destroyed
  * @ctx: context
  */
@@ -809,6 +833,9 @@ void stap_rx_stop(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_rx *rx = &ctx->rx;
 
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_data_ready = rx->saved_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
 	stap_strp_done(&rx->strp);
 	kfree_skb(rx->held);
 	rx->held = NULL;

@@ -175,7 +175,7 @@ static struct sk_buff *stap_strp_pop(struct stap_strp *strp,
  * @len: new bytes
  * @max: largest message
  *
- * Runs the direction's parser on the message being assembled until it
+ * Runs @strp->parse on the message being assembled until it
  * says its length, then hands each complete message, from its first byte,
  * to @strp->rcv_msg; stops early when that returns false.
  *
@@ -196,8 +196,7 @@ int stap_strp_feed(struct stap_strp *strp, struct stap_context *ctx,
 		if (n < 0)
 			return n;
 		if (!strp->len) {
-			plen = stap_bpf_parse(ctx, strp->slot, sk, strp->head,
-					      max);
+			plen = strp->parse(sk, ctx, strp->head, max);
 			if (plen < 0)
 				return plen;
 			strp->len = plen;
@@ -223,16 +222,18 @@ int stap_strp_feed(struct stap_strp *strp, struct stap_context *ctx,
 /**
  * stap_strp_init() - set up the framing of one direction
  * @strp: framing state
- * @slot: the direction's parser slot
+ * @parse: the direction's parser (&stap_strp.parse)
  * @rcv_msg: takes each complete message; returns false to stop framing
  *	the current chunk
  */
-void stap_strp_init(struct stap_strp *strp, enum stap_slot slot,
+void stap_strp_init(struct stap_strp *strp,
+		    int (*parse)(struct sock *sk, struct stap_context *ctx,
+				 struct sk_buff *skb, unsigned int max),
 		    bool (*rcv_msg)(struct sock *sk, struct stap_context *ctx,
 				    struct sk_buff *msg))
 {
 	memset(strp, 0, sizeof(*strp));
-	strp->slot = slot;
+	strp->parse = parse;
 	strp->rcv_msg = rcv_msg;
 }
 

@@ -93,6 +93,7 @@ static int __stap_tx_push(struct sock *sk, struct stap_tx *tx)
 	struct sk_buff *skb;
 	int ret;
 
+	sock_owned_by_me(sk);
 	while ((skb = skb_peek(&tx->pending))) {
 		cb = stap_tx_cb(skb);
 		ret = stap_tx_xmit(sk, tx, skb, cb->offset,
@@ -414,6 +415,7 @@ static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
 	int err = 0;
 	int n;
 
+	sock_owned_by_me(sk);
 	tx->flags = flags & (MSG_MORE | MSG_EOR);
 	while (msg_data_left(msg)) {
 		err = stap_tx_status(sk, tx);
@@ -528,7 +530,7 @@ void stap_tx_write_space(struct sock *sk)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
 
-	if (unlikely(!ctx || !ctx->tx_on))
+	if (unlikely(!ctx || !READ_ONCE(ctx->tx_on)))
 		return;
 	/* A sleeping writer pushes them itself when it wakes */
 	if (skb_queue_empty(&ctx->tx.pending) || ctx->tx.writers) {
@@ -597,6 +599,7 @@ bool stap_tx_flush(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_tx *tx = &ctx->tx;
 
+	sock_owned_by_me(sk);
 	if (tx->framing)
 		stap_bpf_count_drop(sk, ctx, true, tx->framing,
 				    STAP_DROP_INCOMPLETE);
@@ -628,6 +631,13 @@ int stap_tx_shutdown(struct socket *sock, int how)
 	return ctx->sk_ops->shutdown(sock, how);
 }
 
+/* The direction's parser, for stap_strp_feed() */
+static int stap_tx_parse(struct sock *sk, struct stap_context *ctx,
+			 struct sk_buff *skb, unsigned int max)
+{
+	return stap_bpf_parse(ctx, STAP_SLOT_SEND_PARSE, sk, skb, max);
+}
+
 /**
  * stap_tx_init() - set up the send state of a context
  * @sk: socket the context belongs to
@@ -640,10 +650,11 @@ int stap_tx_shutdown(struct socket *sock, int how)
 int stap_tx_init(struct sock *sk, struct stap_context *ctx)
 {
 	ctx->tx.sk = sk;
+	ctx->tx.saved_write_space = sk->sk_write_space;
 	__skb_queue_head_init(&ctx->tx.pending);
 	__skb_queue_head_init(&ctx->tx.urgent);
 	INIT_DELAYED_WORK(&ctx->tx.push, stap_tx_push_work);
-	stap_strp_init(&ctx->tx.strp, STAP_SLOT_SEND_PARSE, stap_tx_framed);
+	stap_strp_init(&ctx->tx.strp, stap_tx_parse, stap_tx_framed);
 	return 0;
 }
 
@@ -654,14 +665,26 @@ int stap_tx_init(struct sock *sk, struct stap_context *ctx)
  */
 void stap_tx_start(struct sock *sk, struct stap_context *ctx)
 {
+	sock_owned_by_me(sk);
 	write_lock_bh(&sk->sk_callback_lock);
-	ctx->tx.saved_write_space = sk->sk_write_space;
 	sk->sk_write_space = stap_tx_write_space;
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
 /**
- * stap_tx_stop() - free what the send side holds
+ * stap_tx_start_clone() - tap the send side of a listener's new child
+ * @sk: the child, not yet visible to anyone else
+ * @ctx: its context after stap_tx_init()
+ *
+ * Context: Softirq (tcp_ulp_ops.clone).
+ */
+void stap_tx_start_clone(struct sock *sk, struct stap_context *ctx)
+{
+	sk->sk_write_space = stap_tx_write_space;
+}
+
+/**
+ * stap_tx_stop() - untap the send side and free what it holds
  * @sk: socket, owned by the caller or being destroyed
  * @ctx: context
  */
@@ -670,6 +693,9 @@ void stap_tx_stop(struct sock *sk, struct stap_context *ctx)
 	struct stap_tx *tx = &ctx->tx;
 	struct sk_buff *skb;
 
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_write_space = tx->saved_write_space;
+	write_unlock_bh(&sk->sk_callback_lock);
 	while ((skb = __skb_dequeue(&tx->urgent))) {
 		stap_tx_uncharge(sk, skb->truesize);
 		kfree_skb(skb);

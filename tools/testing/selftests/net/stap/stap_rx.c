@@ -465,6 +465,33 @@ TEST_F(rx, disconnect_verdict)
 }
 
 /* Nothing after a disconnect verdict is framed, even in the same write */
+/* The reset follows what the tapped side sent before the verdict, even
+ * when TCP still held it unsent: the peer reads all of it, then the reset.
+ */
+TEST_F(rx, disconnect_after_data_sent)
+{
+	size_t chunk = 64 << 10, sent = 0, got = 0;
+	char *buf = malloc(chunk);
+	ssize_t n;
+
+	if (variant->parser != PARSE_LEN)
+		SKIP(free(buf); return, "covered by the length parser");
+	ASSERT_NE(buf, NULL);
+	memset(buf, 'z', chunk);
+	/* Fill TCP's send queue while the peer reads nothing */
+	while ((n = send(self->sfd, buf, chunk, MSG_DONTWAIT)) > 0)
+		sent += n;
+	ASSERT_EQ(errno, EAGAIN);
+	ASSERT_GT(sent, 0);
+	send_tagged(_metadata, self->cfd, variant->parser, "X");
+	while ((n = recv(self->cfd, buf, chunk, 0)) > 0)
+		got += n;
+	EXPECT_EQ(n, -1);
+	EXPECT_EQ(errno, ECONNRESET);
+	EXPECT_EQ(got, sent);
+	free(buf);
+}
+
 TEST_F(rx, disconnect_stops_framing)
 {
 	char buf[64], payload[7];
