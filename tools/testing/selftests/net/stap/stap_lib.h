@@ -326,6 +326,23 @@ static inline int stap_read_proc(pid_t tid, const char *what, char *buf,
 	return 0;
 }
 
+/* Counter @name of /proc/net/stap_stat (this namespace), -1 if absent */
+static inline long long stap_netns_stat(const char *name)
+{
+	long long v = -1, n;
+	char key[64];
+	FILE *f;
+
+	f = fopen("/proc/net/stap_stat", "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &n) == 2)
+		if (!strcmp(key, name))
+			v = n;
+	fclose(f);
+	return v;
+}
+
 /* The calling thread's id, for stap_wait_blocked() */
 static inline pid_t stap_tid(void)
 {
