@@ -22,8 +22,10 @@
 #include <bpf/libbpf.h>
 
 #include "stap_lib.h"
-#include "stap_test_progs.h"
 #include "../../kselftest_harness.h"
+
+#define STAP_FIXTURE rx
+#include "stap_fixture.h"
 
 /* Frame @payload for parser @p; return the bytes to write. For the
  * seven-byte parser @payload must be 7 bytes, without the parser none.
@@ -36,55 +38,6 @@ static size_t frame(enum parser p, char *out, const char *payload,
 	memcpy(out, payload, len);
 	return len;
 }
-
-FIXTURE(rx)
-{
-	struct stap_test_bpf *skel;
-	int cfd;
-	int sfd;
-};
-
-FIXTURE_VARIANT(rx)
-{
-	int family;
-	enum parser parser;
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv4_len)
-{
-	.family = AF_INET,
-	.parser = PARSE_LEN,
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv6_len)
-{
-	.family = AF_INET6,
-	.parser = PARSE_LEN,
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv4_chunk)
-{
-	.family = AF_INET,
-	.parser = PARSE_NONE,
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv6_chunk)
-{
-	.family = AF_INET6,
-	.parser = PARSE_NONE,
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv4_seven)
-{
-	.family = AF_INET,
-	.parser = PARSE_SEVEN,
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv6_seven)
-{
-	.family = AF_INET6,
-	.parser = PARSE_SEVEN,
-};
 
 FIXTURE_SETUP(rx)
 {
@@ -99,13 +52,6 @@ FIXTURE_SETUP(rx)
 	vfd = bpf_program__fd(self->skel->progs.verdict_byte);
 	ASSERT_EQ(stap_tap_rx(self->sfd, parse_fd(self->skel, variant->parser),
 			      vfd), 0);
-}
-
-FIXTURE_TEARDOWN(rx)
-{
-	close(self->cfd);
-	close(self->sfd);
-	stap_test_bpf__destroy(self->skel);
 }
 
 /* Messages the receive verdicts of this namespace have judged */

@@ -23,8 +23,10 @@
 #include <bpf/libbpf.h>
 
 #include "stap_lib.h"
-#include "stap_test_progs.h"
 #include "../../kselftest_harness.h"
+
+#define STAP_FIXTURE tx
+#include "stap_fixture.h"
 
 /* One message with tag @tag and @len payload bytes (7 for PARSE_SEVEN)
  * filled with @fill. Returns its size on the wire.
@@ -100,55 +102,6 @@ static void reader_join(struct reader *r)
 	pthread_join(r->thread, NULL);
 }
 
-FIXTURE(tx)
-{
-	struct stap_test_bpf *skel;
-	int cfd;
-	int sfd;
-};
-
-FIXTURE_VARIANT(tx)
-{
-	int family;
-	enum parser parser;
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv4_len)
-{
-	.family = AF_INET,
-	.parser = PARSE_LEN,
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv6_len)
-{
-	.family = AF_INET6,
-	.parser = PARSE_LEN,
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv4_chunk)
-{
-	.family = AF_INET,
-	.parser = PARSE_NONE,
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv6_chunk)
-{
-	.family = AF_INET6,
-	.parser = PARSE_NONE,
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv4_seven)
-{
-	.family = AF_INET,
-	.parser = PARSE_SEVEN,
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv6_seven)
-{
-	.family = AF_INET6,
-	.parser = PARSE_SEVEN,
-};
-
 FIXTURE_SETUP(tx)
 {
 	int vfd;
@@ -163,13 +116,6 @@ FIXTURE_SETUP(tx)
 	vfd = bpf_program__fd(self->skel->progs.verdict_inspect);
 	ASSERT_EQ(stap_tap_tx(self->cfd, parse_fd(self->skel, variant->parser),
 			      vfd), 0);
-}
-
-FIXTURE_TEARDOWN(tx)
-{
-	close(self->cfd);
-	close(self->sfd);
-	stap_test_bpf__destroy(self->skel);
 }
 
 /* Send the messages of @tags, one send each in chunk mode, and check the
