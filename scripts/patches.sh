@@ -13,8 +13,11 @@
 # series to that base with git am and builds it in the 7.3 tree.
 #
 # Left out, as they are not for upstream: the out-of-tree build
-# (net/stap/Kbuild, compat.h, compat.c) and the project's VM runner
-# (vmtest*.sh, config.vm, config.debug, stap_dkms.sh, warn_mod/).
+# (net/stap/Kbuild, compat.h, compat.c), the project's VM runner
+# (vmtest*.sh, config.vm, config.debug, stap_dkms.sh, warn_mod/) and
+# stap_samples.c, the test of samples/bpf, which the series does not
+# carry (the selftests' Makefile builds it only where samples/bpf has
+# stap's programs).
 #
 #   patches.sh            write the series
 #   patches.sh check      write it, then checkpatch --strict each patch
@@ -162,7 +165,7 @@ INET_ULP_INFO_MPTCP)."
 	ksft=$(cd "$TOP" && git ls-files "$KSFT" | grep -v \
 		-e "^$KSFT/vmtest" -e "^$KSFT/config\.vm$" \
 		-e "^$KSFT/config\.debug$" -e "^$KSFT/stap_dkms\.sh$" \
-		-e "^$KSFT/warn_mod/")
+		-e "^$KSFT/warn_mod/" -e "^$KSFT/stap_samples\.c$")
 	# shellcheck disable=SC2086
 	copy $ksft
 	edit tools/testing/selftests/Makefile 'TARGETS += net/rds' \
@@ -173,13 +176,14 @@ INET_ULP_INFO_MPTCP)."
 variants (address family and parser), one for error cases, one helper
 that builds a tapped socket pair, exact checks of return values, bytes
 and errno; receive (stap_rx), send (stap_tx), many sockets at once
-(stap_stress), random options and programs (stap_fuzz), the sample
-programs (stap_samples), the module's life cycle (stap_module.sh) and
-the stapctl tool (stap_tool.sh, which skips without it). The BPF test
-programs are built with clang and loaded through bpftool skeletons.
+(stap_stress), random options and programs (stap_fuzz), the module's
+life cycle (stap_module.sh) and the stapctl tool (stap_tool.sh, which
+skips without it). The BPF test programs are built with clang and
+loaded through bpftool skeletons.
 
-stap_samples builds the programs of the project's samples/bpf, which
-this series does not carry."
+The project's test of its samples/bpf programs (stap_samples) is not in
+this series, which does not carry them: the Makefile builds it only
+where samples/bpf has stap's programs."
 
 	copy Documentation/networking/stap.rst
 	edit Documentation/networking/index.rst '   sriov' '   stap'

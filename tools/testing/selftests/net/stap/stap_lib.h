@@ -6,6 +6,7 @@
 #define _STAP_LIB_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <linux/sockios.h>
 #include <linux/stap.h>
@@ -248,22 +250,35 @@ static inline int stap_atmark(int fd)
 	return ioctl(fd, SIOCATMARK, &v) ? -1 : v;
 }
 
+/* Poll @cond every millisecond for up to 5 s: 0 once it holds, else -1 */
+#define stap_wait_until(cond) ({				\
+	double __end = stap_now() + 5;				\
+	int __ret = -1;						\
+								\
+	do {							\
+		if (cond) {					\
+			__ret = 0;				\
+			break;					\
+		}						\
+		poll(NULL, 0, 1);				\
+	} while (stap_now() < __end);				\
+	__ret;							\
+})
+
+/* SIOCOUTQ: bytes the peer has not acknowledged, -1 on error */
+static inline int stap_outq(int fd)
+{
+	int v;
+
+	return ioctl(fd, SIOCOUTQ, &v) ? -1 : v;
+}
+
 /* Wait up to 5 s until the peer has acknowledged all that @fd sent
  * (SIOCOUTQ 0): it has received it, and a tapped peer has framed it.
  */
 static inline int stap_wait_acked(int fd)
 {
-	double end = stap_now() + 5;
-	int v;
-
-	do {
-		if (ioctl(fd, SIOCOUTQ, &v))
-			return -1;
-		if (!v)
-			return 0;
-		poll(NULL, 0, 1);
-	} while (stap_now() < end);
-	return -1;
+	return stap_wait_until(stap_outq(fd) == 0);
 }
 
 /* SIOCINQ: bytes a read returns now, -1 on error */
@@ -272,6 +287,90 @@ static inline int stap_inq(int fd)
 	int v;
 
 	return ioctl(fd, SIOCINQ, &v) ? -1 : v;
+}
+
+/* Wait up to 5 s until a read of @fd would return @n bytes */
+static inline int stap_wait_inq(int fd, int n)
+{
+	return stap_wait_until(stap_inq(fd) == n);
+}
+
+/* Wait up to 5 s for the end of the connection at @fd: a reset or
+ * both directions shut (POLLERR or POLLHUP).
+ */
+static inline int stap_wait_hup(int fd)
+{
+	struct pollfd p = { .fd = fd };
+
+	return poll(&p, 1, 5000) == 1 &&
+	       (p.revents & (POLLERR | POLLHUP)) ? 0 : -1;
+}
+
+/* /proc/<tid>/@what into @buf, NUL-terminated; -1 on error */
+static inline int stap_read_proc(pid_t tid, const char *what, char *buf,
+				 size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", tid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+/* Counter @name of /proc/net/stap_stat (this namespace), -1 if absent */
+static inline long long stap_netns_stat(const char *name)
+{
+	long long v = -1, n;
+	char key[64];
+	FILE *f;
+
+	f = fopen("/proc/net/stap_stat", "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &n) == 2)
+		if (!strcmp(key, name))
+			v = n;
+	fclose(f);
+	return v;
+}
+
+/* The calling thread's id, for stap_wait_blocked() */
+static inline pid_t stap_tid(void)
+{
+	return syscall(SYS_gettid);
+}
+
+/* Thread @tid sleeps (state S) in system call @nr */
+static inline bool stap_sleeps_in(pid_t tid, long nr)
+{
+	char buf[512], *p;
+
+	if (stap_read_proc(tid, "stat", buf, sizeof(buf)))
+		return false;
+	p = strrchr(buf, ')');
+	if (!p || strncmp(p, ") S", 3))
+		return false;
+	/* "running", or the number of the call it sleeps in */
+	if (stap_read_proc(tid, "syscall", buf, sizeof(buf)))
+		return false;
+	return strtol(buf, &p, 10) == nr && p != buf;
+}
+
+/* Wait up to 5 s until thread @tid sleeps in system call @nr (SYS_*):
+ * blocked there, not merely on its way in.
+ */
+static inline int stap_wait_blocked(pid_t tid, long nr)
+{
+	return stap_wait_until(stap_sleeps_in(tid, nr));
 }
 
 #endif /* _STAP_LIB_H */

@@ -27,22 +27,27 @@ check() {
 	fi
 }
 
-# A tapped socket pins the module.
-python3 - <<'PY' &
-import socket, time
+# A tapped socket pins the module: it lives until the checks are done.
+dir=$(mktemp -d /tmp/stap_module.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+python3 - "$dir" <<'PY' &
+import os, socket, sys, time
+ready, done = (os.path.join(sys.argv[1], f) for f in ("ready", "done"))
 l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
 c = socket.create_connection(l.getsockname()); s, _ = l.accept()
 s.setsockopt(socket.SOL_TCP, 31, b"stap")
-open("/tmp/stap_module.ready", "w").close()
-time.sleep(3)
+open(ready, "w").close()
+end = time.time() + 30
+while not os.path.exists(done) and time.time() < end:
+    time.sleep(0.05)
 PY
 pid=$!
-for _ in $(seq 100); do [ -e /tmp/stap_module.ready ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ -e "$dir/ready" ] && break; sleep 0.1; done
 check "module in use while a socket has the ULP" \
 	test "$(cat /sys/module/stap/refcnt)" -ge 1
 check "rmmod refused while in use" sh -c '! rmmod stap 2>/dev/null'
+touch "$dir/done"
 wait $pid
-rm -f /tmp/stap_module.ready
 
 # Sockets are gone: the reference goes when TCP destroys them.
 for _ in $(seq 50); do

@@ -22,8 +22,10 @@
 #include <bpf/libbpf.h>
 
 #include "stap_lib.h"
-#include "stap_test_progs.h"
 #include "../../kselftest_harness.h"
+
+#define STAP_FIXTURE rx
+#include "stap_fixture.h"
 
 /* Frame @payload for parser @p; return the bytes to write. For the
  * seven-byte parser @payload must be 7 bytes, without the parser none.
@@ -36,55 +38,6 @@ static size_t frame(enum parser p, char *out, const char *payload,
 	memcpy(out, payload, len);
 	return len;
 }
-
-FIXTURE(rx)
-{
-	struct stap_test_bpf *skel;
-	int cfd;
-	int sfd;
-};
-
-FIXTURE_VARIANT(rx)
-{
-	int family;
-	enum parser parser;
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv4_len)
-{
-	.family = AF_INET,
-	.parser = PARSE_LEN,
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv6_len)
-{
-	.family = AF_INET6,
-	.parser = PARSE_LEN,
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv4_chunk)
-{
-	.family = AF_INET,
-	.parser = PARSE_NONE,
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv6_chunk)
-{
-	.family = AF_INET6,
-	.parser = PARSE_NONE,
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv4_seven)
-{
-	.family = AF_INET,
-	.parser = PARSE_SEVEN,
-};
-
-FIXTURE_VARIANT_ADD(rx, ipv6_seven)
-{
-	.family = AF_INET6,
-	.parser = PARSE_SEVEN,
-};
 
 FIXTURE_SETUP(rx)
 {
@@ -101,20 +54,23 @@ FIXTURE_SETUP(rx)
 			      vfd), 0);
 }
 
-FIXTURE_TEARDOWN(rx)
+/* Messages the receive verdicts of this namespace have judged */
+static long long rx_judged(void)
 {
-	close(self->cfd);
-	close(self->sfd);
-	stap_test_bpf__destroy(self->skel);
+	return stap_netns_stat("StapRxPassMsgs") +
+	       stap_netns_stat("StapRxDropMsgs");
 }
 
 /* Send messages of 7 bytes each, made from @tags: one message per tag
  * character, whose first payload byte is the tag. In chunk mode one send
- * per message, waiting until the receiver has it.
+ * per message, waiting until the receiver has judged it: its ACK is not
+ * enough, as a sleeping reader frames what arrived only once it runs.
+ * Nothing is judged after a disconnect.
  */
 static void send_tagged(struct __test_metadata *_metadata, int fd,
 			enum parser p, const char *tags)
 {
+	long long judged = rx_judged();
 	char payload[7], buf[16];
 	size_t i, n;
 
@@ -123,8 +79,10 @@ static void send_tagged(struct __test_metadata *_metadata, int fd,
 		payload[0] = tags[i];
 		n = frame(p, buf, payload, sizeof(payload));
 		ASSERT_EQ(send(fd, buf, n, 0), (ssize_t)n);
-		if (p == PARSE_NONE)
-			usleep(20000);
+		if (p != PARSE_NONE || tags[i] == 'X')
+			continue;
+		judged++;
+		ASSERT_EQ(stap_wait_until(rx_judged() >= judged), 0);
 	}
 }
 
@@ -224,7 +182,7 @@ TEST_F(rx, counters)
 
 	send_tagged(_metadata, self->cfd, variant->parser, "PDPU");
 	expect_tags(_metadata, self->sfd, variant->parser, "PDPU");
-	usleep(50000);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	ASSERT_EQ(stap_get_stats(self->sfd, &st), 0);
 	EXPECT_EQ(st.rx_pass_msgs, 2);
 	EXPECT_EQ(st.rx_pass_bytes, 2 * msg_len(variant->parser));
@@ -243,7 +201,7 @@ TEST_F(rx, peek_across_messages)
 
 	send_tagged(_metadata, self->cfd, variant->parser, "PDPP");
 	n = expect_tagged(variant->parser, "PDPP", want);
-	usleep(100000);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	ASSERT_EQ(recv(self->sfd, got, n, MSG_PEEK | MSG_WAITALL), (ssize_t)n);
 	EXPECT_EQ(memcmp(got, want, n), 0);
 	memset(got, 0, sizeof(got));
@@ -260,7 +218,7 @@ TEST_F(rx, dontwait_eagain)
 	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), MSG_DONTWAIT), -1);
 	EXPECT_EQ(errno, EAGAIN);
 	send_tagged(_metadata, self->cfd, variant->parser, "D");
-	usleep(100000);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), MSG_DONTWAIT), -1);
 	EXPECT_EQ(errno, EAGAIN);
 }
@@ -273,7 +231,7 @@ TEST_F(rx, nonblock_eagain)
 	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), 0), -1);
 	EXPECT_EQ(errno, EAGAIN);
 	send_tagged(_metadata, self->cfd, variant->parser, "P");
-	usleep(100000);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), 0),
 		  (ssize_t)msg_len(variant->parser));
 }
@@ -351,7 +309,7 @@ TEST_F(rx, fionread)
 	int avail = -1;
 
 	send_tagged(_metadata, self->cfd, variant->parser, "PDP");
-	usleep(200000);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	ASSERT_EQ(ioctl(self->sfd, FIONREAD, &avail), 0);
 	EXPECT_EQ(avail, 2 * (int)msg_len(variant->parser));
 	expect_tags(_metadata, self->sfd, variant->parser, "PDP");
@@ -362,7 +320,8 @@ TEST_F(rx, fionread)
 TEST_F(rx, waitall_blocks_for_all)
 {
 	char want[64], got[64];
-	pid_t pid;
+	pid_t pid, tid = stap_tid();
+	int status;
 	size_t n;
 
 	n = expect_tagged(variant->parser, "P", want);
@@ -370,33 +329,42 @@ TEST_F(rx, waitall_blocks_for_all)
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid) {
-		usleep(100000);
+		/* The first message while the reader sleeps, the rest once it
+		 * has taken that one and sleeps again; a wait that times out
+		 * is the child's status.
+		 */
+		status = stap_wait_blocked(tid, SYS_recvfrom);
 		send_tagged(_metadata, self->cfd, variant->parser, "P");
-		usleep(200000);
+		status |= stap_wait_acked(self->cfd);
+		status |= stap_wait_inq(self->sfd, 0);
+		status |= stap_wait_blocked(tid, SYS_recvfrom);
 		send_tagged(_metadata, self->cfd, variant->parser, "DP");
-		_exit(0);
+		_exit(!!status);
 	}
 	EXPECT_EQ(recv(self->sfd, got, n, MSG_WAITALL), (ssize_t)n);
 	EXPECT_EQ(memcmp(got, want, n), 0);
-	waitpid(pid, NULL, 0);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_EQ(status, 0);
 }
 
 TEST_F(rx, blocking_read_woken)
 {
+	pid_t pid, tid = stap_tid();
 	char got[16];
-	pid_t pid;
+	int status;
 
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid) {
-		usleep(200000);
+		status = stap_wait_blocked(tid, SYS_recvfrom);
 		send_tagged(_metadata, self->cfd, variant->parser, "DP");
-		_exit(0);
+		_exit(!!status);
 	}
 	EXPECT_EQ(recv(self->sfd, got, sizeof(got), 0),
 		  (ssize_t)msg_len(variant->parser));
 	EXPECT_EQ(got[tag_off(variant->parser)], 'P');
-	waitpid(pid, NULL, 0);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_EQ(status, 0);
 }
 
 TEST_F(rx, splice_passed_only)
@@ -408,7 +376,7 @@ TEST_F(rx, splice_passed_only)
 	ASSERT_EQ(pipe(p), 0);
 	send_tagged(_metadata, self->cfd, variant->parser, "PDP");
 	n = expect_tagged(variant->parser, "PDP", want);
-	usleep(100000);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	ASSERT_EQ(splice(self->sfd, NULL, p[1], NULL, sizeof(got), 0),
 		  (ssize_t)n);
 	ASSERT_EQ(read(p[0], got, sizeof(got)), (ssize_t)n);
@@ -523,12 +491,13 @@ TEST_F(rx, reset_by_peer)
 	char buf[16];
 
 	send_tagged(_metadata, self->cfd, variant->parser, "P");
-	usleep(100000);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	ASSERT_EQ(setsockopt(self->cfd, SOL_SOCKET, SO_LINGER, &lg,
 			     sizeof(lg)), 0);
 	close(self->cfd);
 	self->cfd = -1;
-	usleep(100000);
+	/* The reset comes while the message waits unread */
+	ASSERT_EQ(stap_wait_hup(self->sfd), 0);
 	expect_tags(_metadata, self->sfd, variant->parser, "P");
 	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), 0), -1);
 	EXPECT_EQ(errno, ECONNRESET);
@@ -539,45 +508,52 @@ TEST_F(rx, close_with_unread_resets_peer)
 	char buf[16];
 
 	send_tagged(_metadata, self->cfd, variant->parser, "P");
-	usleep(100000);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	close(self->sfd);
 	self->sfd = -1;
-	usleep(100000);
+	ASSERT_EQ(stap_wait_hup(self->cfd), 0);
 	EXPECT_EQ(recv(self->cfd, buf, sizeof(buf), 0), -1);
 	EXPECT_EQ(errno, ECONNRESET);
 }
 
+struct blocked_reader {
+	int fd;		/* read by the test */
+	int cfd;	/* its peer */
+	pid_t tid;	/* the test's thread */
+	int late;	/* it was not seen asleep in recv() */
+	char msg[16];
+	size_t len;
+};
+
+/* Shut the reader's socket down once it sleeps in recv() */
 static void *shutdown_later(void *arg)
 {
-	usleep(200000);
-	shutdown(*(int *)arg, SHUT_RD);
+	struct blocked_reader *br = arg;
+
+	br->late = stap_wait_blocked(br->tid, SYS_recvfrom);
+	shutdown(br->fd, SHUT_RD);
 	return NULL;
 }
 
 TEST_F(rx, shutdown_wakes_blocked_reader)
 {
+	struct blocked_reader br = { .fd = self->sfd, .tid = stap_tid() };
 	pthread_t t;
 	char buf[16];
 
-	ASSERT_EQ(pthread_create(&t, NULL, shutdown_later, &self->sfd), 0);
+	ASSERT_EQ(pthread_create(&t, NULL, shutdown_later, &br), 0);
 	EXPECT_EQ(recv(self->sfd, buf, sizeof(buf), 0), 0);
 	pthread_join(t, NULL);
+	EXPECT_EQ(br.late, 0);
 }
 
-struct close_race {
-	int fd;		/* closed while the test reads it */
-	int cfd;	/* then written to */
-	char msg[16];
-	size_t len;
-};
-
+/* Close the reader's socket once it sleeps in recv(), then send */
 static void *close_then_send(void *arg)
 {
-	struct close_race *cr = arg;
+	struct blocked_reader *cr = arg;
 
-	usleep(200000);
+	cr->late = stap_wait_blocked(cr->tid, SYS_recvfrom);
 	close(cr->fd);
-	usleep(200000);
 	send(cr->cfd, cr->msg, cr->len, 0);
 	return NULL;
 }
@@ -588,7 +564,8 @@ static void *close_then_send(void *arg)
  */
 TEST_F(rx, close_racing_blocked_reader)
 {
-	struct close_race cr = { .fd = self->sfd, .cfd = self->cfd };
+	struct blocked_reader cr = { .fd = self->sfd, .cfd = self->cfd,
+				     .tid = stap_tid() };
 	char want[64], got[64];
 	pthread_t t;
 
@@ -599,6 +576,7 @@ TEST_F(rx, close_racing_blocked_reader)
 	EXPECT_EQ(recv(cr.fd, got, sizeof(got), 0), (ssize_t)cr.len);
 	EXPECT_EQ(memcmp(got, want, cr.len), 0);
 	pthread_join(t, NULL);
+	EXPECT_EQ(cr.late, 0);
 }
 
 /* Two processes read one tapped socket: every passed byte is read once. */
@@ -650,7 +628,7 @@ TEST_F(rx, multi_process_readers)
 TEST_F(rx, efault)
 {
 	send_tagged(_metadata, self->cfd, variant->parser, "P");
-	usleep(100000);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	EXPECT_EQ(recv(self->sfd, (void *)8, 7, 0), -1);
 	EXPECT_EQ(errno, EFAULT);
 	expect_tags(_metadata, self->sfd, variant->parser, "P");
@@ -693,6 +671,7 @@ TEST_F(rx, program_sees_socket)
  */
 TEST_F(rx, slow_reader_blocks_writer)
 {
+	struct pollfd pfd = { .fd = self->cfd, .events = POLLOUT };
 	size_t total = 0, got = 0, off = 0, n;
 	char buf[1100], payload[1024];
 	socklen_t sl = sizeof(int);
@@ -705,12 +684,15 @@ TEST_F(rx, slow_reader_blocks_writer)
 		SKIP(return, "covered with the other parsers");
 	memset(payload, 'P', sizeof(payload));
 	n = frame(variant->parser, buf, payload, sizeof(payload));
-	/* Write without reading until TCP pushes back */
+	/* Write without reading until TCP pushes back: no room comes
+	 * within 200 ms
+	 */
 	for (;;) {
 		r = send(self->cfd, buf + off, n - off, MSG_DONTWAIT);
 		if (r < 0) {
 			ASSERT_EQ(errno, EAGAIN);
-			usleep(200000);
+			if (!poll(&pfd, 1, 200))
+				break;
 			r = send(self->cfd, buf + off, n - off, MSG_DONTWAIT);
 			if (r < 0)
 				break;
@@ -962,7 +944,8 @@ TEST_F(rx, queued_before_attach_is_tapped)
 	payload[0] = 'P';
 	n += frame(variant->parser, buf + n, payload, 7);
 	ASSERT_EQ(send(self->cfd, buf, n, 0), (ssize_t)n);
-	usleep(100000);
+	/* All of it in TCP's queue before the tap */
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	fd = parse_fd(self->skel, variant->parser);
 	vfd = bpf_program__fd(self->skel->progs.verdict_byte);
 	ASSERT_EQ(stap_tap_rx(self->sfd, fd, vfd), 0);
@@ -1177,7 +1160,8 @@ TEST_F(rx_err, redirect_is_not_followed)
 			      bpf_program__fd(self->skel->progs.verdict_byte)),
 		  0);
 	ASSERT_EQ(send(self->cfd, "Rxx", 3, 0), 3);
-	usleep(100000);
+	/* Two chunks: the first framed before the second is sent */
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	ASSERT_EQ(send(self->cfd, "Pyy", 3, 0), 3);
 	ASSERT_EQ(recv(self->sfd, buf, sizeof(buf), 0), 3);
 	EXPECT_EQ(memcmp(buf, "Pyy", 3), 0);
@@ -1482,7 +1466,7 @@ TEST(listener_inherits)
 		n = stap_lp_msg(buf, "Dropme!", 7);
 		n += stap_lp_msg(buf + n, "Passme!", 7);
 		ASSERT_EQ(send(cfd, buf, n, 0), (ssize_t)n);
-		usleep(50000);
+		ASSERT_EQ(stap_wait_acked(cfd), 0);
 		sfd = accept(lfd, NULL, NULL);
 		ASSERT_GE(sfd, 0);
 		ASSERT_EQ(recv(sfd, buf, sizeof(buf), 0), 11);

@@ -83,16 +83,17 @@ static __u32 deny_hits(struct stap_verdict_deny_bpf *d, const char *s,
 	return val.hits;
 }
 
-static void expect_read(struct __test_metadata *_metadata, int fd,
+/* @sfd reads @want, and nothing more once all @cfd sent has arrived */
+static void expect_read(struct __test_metadata *_metadata, int cfd, int sfd,
 			const char *want)
 {
 	size_t n = strlen(want);
 	char got[1024];
 
-	ASSERT_EQ(stap_read_all(fd, got, n), 0);
+	ASSERT_EQ(stap_read_all(sfd, got, n), 0);
 	EXPECT_EQ(memcmp(got, want, n), 0);
-	usleep(50000);
-	EXPECT_EQ(recv(fd, got, 1, MSG_DONTWAIT), -1);
+	ASSERT_EQ(stap_wait_acked(cfd), 0);
+	EXPECT_EQ(recv(sfd, got, 1, MSG_DONTWAIT), -1);
 }
 
 /* Redis inline commands framed as lines: FLUSHALL (any case) never
@@ -113,7 +114,7 @@ TEST_F(samples, resp_deny_inline_commands)
 			      bpf_program__fd(deny->progs.stap_deny_resp)), 0);
 	ASSERT_EQ(send(self->cfd, cmds, strlen(cmds), 0),
 		  (ssize_t)strlen(cmds));
-	expect_read(_metadata, self->sfd,
+	expect_read(_metadata, self->cfd, self->sfd,
 		    "PING\r\nFLUSH\r\nSET k v\r\nECHO FLUSHALL\n");
 	EXPECT_EQ(deny_hits(deny, "FLUSHALL", true), 2);
 	ASSERT_EQ(send(self->cfd, "CONFIG GET x\r\n", 14, 0), 14);
@@ -122,8 +123,8 @@ TEST_F(samples, resp_deny_inline_commands)
 	stap_verdict_deny_bpf__destroy(deny);
 }
 
-/* Send @buf in pieces of 1..@max bytes, pausing so that the receiver's
- * parser sees every partial message.
+/* Send @buf in pieces of 1..@max bytes, each framed by the receiver
+ * before the next, so that its parser sees every partial message.
  */
 static int send_split(int fd, const char *buf, size_t len, size_t max)
 {
@@ -136,7 +137,8 @@ static int send_split(int fd, const char *buf, size_t len, size_t max)
 		if (send(fd, buf + off, n, 0) != (ssize_t)n)
 			return -1;
 		off += n;
-		usleep(2000);
+		if (stap_wait_acked(fd))
+			return -1;
 	}
 	return 0;
 }
@@ -174,7 +176,7 @@ TEST_F(samples, resp_parser_deny_commands)
 			      bpf_program__fd(resp->progs.stap_parse_resp),
 			      bpf_program__fd(deny->progs.stap_deny_resp)), 0);
 	ASSERT_EQ(send_split(self->cfd, head, sizeof(head) - 1, 13), 0);
-	expect_read(_metadata, self->sfd, want);
+	expect_read(_metadata, self->cfd, self->sfd, want);
 	EXPECT_EQ(deny_hits(deny, "FLUSHALL", true), 3);
 
 	/* A 300 KB value: framed by its length, not scanned */
@@ -257,7 +259,7 @@ TEST_F(samples, http_parser_requests)
 			      bpf_program__fd(http->progs.stap_parse_http),
 			      self->v_http), 0);
 	ASSERT_EQ(send_split(self->cfd, reqs, sizeof(reqs) - 1, 17), 0);
-	expect_read(_metadata, self->sfd, want);
+	expect_read(_metadata, self->cfd, self->sfd, want);
 	ASSERT_EQ(stap_get_stats(self->sfd, &st), 0);
 	EXPECT_EQ(st.rx_pass_msgs, 4);
 	EXPECT_EQ(st.rx_drop_msgs, 2);
@@ -317,7 +319,7 @@ TEST_F(samples, lines_deny_prefix)
 	ASSERT_EQ(stap_tap_rx(self->sfd, self->p_lines, self->v_prefix), 0);
 	ASSERT_EQ(send(self->cfd, "HELO x\r\nQUIT now\r\nNOOP\nQUI\n", 27, 0),
 		  27);
-	expect_read(_metadata, self->sfd, "HELO x\r\nNOOP\nQUI\n");
+	expect_read(_metadata, self->cfd, self->sfd, "HELO x\r\nNOOP\nQUI\n");
 }
 
 TEST_F(samples, http_request_line_deny)
@@ -331,7 +333,7 @@ TEST_F(samples, http_request_line_deny)
 		       "GET /admin/x HTTP/1.1\r\nGET /a HTTP/1.1\r\n"
 		       "DELETE /a HTTP/1.1\r\nGET /administrator\r\n", 82, 0),
 		  82);
-	expect_read(_metadata, self->sfd, "GET /a HTTP/1.1\r\n");
+	expect_read(_metadata, self->cfd, self->sfd, "GET /a HTTP/1.1\r\n");
 }
 
 TEST_F(samples, ratelimit)
@@ -354,7 +356,7 @@ TEST_F(samples, ratelimit)
 		ASSERT_EQ(send(self->cfd, buf, n, 0), (ssize_t)n);
 	}
 	ASSERT_EQ(stap_read_all(self->sfd, buf, 21), 0);
-	usleep(50000);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
 	EXPECT_EQ(recv(self->sfd, buf, 1, MSG_DONTWAIT), -1);
 	ASSERT_EQ(stap_get_stats(self->cfd, &st), 0);
 	EXPECT_EQ(st.tx_pass_msgs, 3);

@@ -288,7 +288,9 @@ static void run_pair(unsigned int seed)
 		pthread_create(&th[2 * i], NULL, writer, &pr.dir[i]);
 		pthread_create(&th[2 * i + 1], NULL, reader, &pr.dir[i]);
 	}
-	/* Sometimes shut a side down while the threads run */
+	/* Sometimes shut a side down while the threads run, at a moment
+	 * the seed picks: a random point of the run, not an ordering
+	 */
 	if (seed % 7 == 3) {
 		usleep(1000 * (seed % 200));
 		atomic_store(&pr.aborted, true);
@@ -425,7 +427,7 @@ TEST_F_TIMEOUT(stress, run, 1200)
 	const char *ko = getenv("STAP_KO");
 	unsigned int progs0, i;
 	pthread_t th[NSLOTS + 1];
-	int inuse0, fd;
+	int inuse0, fd, cfd, sfd;
 	double t0;
 
 	if (!stap_available())
@@ -441,10 +443,15 @@ TEST_F_TIMEOUT(stress, run, 1200)
 	for (i = 0; i < NSLOTS; i++)
 		pthread_create(&th[i], NULL, slot, (void *)(uintptr_t)(i + 1));
 	pthread_create(&th[NSLOTS], NULL, churn, NULL);
-	/* The module cannot go while sockets are tapped */
-	usleep(500000);
+	/* The module cannot go while sockets are tapped: the slots', and
+	 * for certain this one
+	 */
+	ASSERT_EQ(stap_pair(AF_INET, &cfd, &sfd), 0);
+	ASSERT_EQ(tap_both(sfd), 0);
 	EXPECT_EQ(delete_module(), -1);
 	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	close(cfd);
+	close(sfd);
 	for (i = 0; i <= NSLOTS; i++)
 		pthread_join(th[i], NULL);
 	stap_test_bpf__destroy(skel);

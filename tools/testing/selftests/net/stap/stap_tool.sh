@@ -16,7 +16,7 @@ TESTS=(usage exec_server_deny exec_client_nonblocking show log
        redis nginx)
 # shellcheck source=stap_lib.sh
 . "$HERE/stap_lib.sh"
-PORT=7100
+PORT=
 pass=0
 fail=0
 skip=0
@@ -106,9 +106,9 @@ test_exec_server_deny() {
 	local got
 
 	bg "$STAPCTL" exec --parser lines --deny 'QUIT' --recv-only -- \
-		$HELPER server $PORT "$T"
+		$HELPER server "$PORT" "$T"
 	wait_for "$T/ready" || return 1
-	got=$($HELPER client $PORT 'HELLO\nQUIT now\nBYE\n')
+	got=$($HELPER client "$PORT" 'HELLO\nQUIT now\nBYE\n')
 	expect "echo" "$got" "b'HELLO\\nBYE\\n'"
 }
 
@@ -117,10 +117,10 @@ test_exec_server_deny() {
 test_exec_client_nonblocking() {
 	local got
 
-	bg $HELPER server $PORT "$T"
+	bg $HELPER server "$PORT" "$T"
 	wait_for "$T/ready" || return 1
 	got=$("$STAPCTL" exec --parser lines --deny 'SECRET' --send-only -- \
-		$HELPER client --nonblock $PORT 'a\nSECRET 1\nb\n')
+		$HELPER client --nonblock "$PORT" 'a\nSECRET 1\nb\n')
 	expect "echo" "$got" "b'a\\nb\\n'"
 }
 
@@ -128,9 +128,9 @@ test_show() {
 	local got json
 
 	bg "$STAPCTL" exec --parser lines --deny 'QUIT' --recv-only -- \
-		$HELPER server $PORT "$T" --wait
+		$HELPER server "$PORT" "$T" --wait
 	wait_for "$T/ready" || return 1
-	bg $HELPER client $PORT 'one\ntwo\nQUIT\n'
+	bg $HELPER client "$PORT" 'one\ntwo\nQUIT\n'
 	wait_for "$T/fd" || return 1
 	sleep 1
 	got=$("$STAPCTL" show) || return 1
@@ -163,11 +163,11 @@ test_log() {
 	local got
 
 	bg "$STAPCTL" exec --parser lines --log --recv-only -- \
-		$HELPER server $PORT "$T"
+		$HELPER server "$PORT" "$T"
 	wait_for "$T/ready" || return 1
 	bg sh -c "'$STAPCTL' log -n 2 -t 60 > '$T/log'"
 	sleep 1
-	got=$($HELPER client $PORT 'GET /a\nPING\n')
+	got=$($HELPER client "$PORT" 'GET /a\nPING\n')
 	expect "echo" "$got" "b'GET /a\\nPING\\n'" || return 1
 	for i in $(seq 1 100); do
 		[ "$(wc -l < "$T/log")" -ge 2 ] && break
@@ -188,7 +188,7 @@ attach_and_send() {
 	local fd json=
 
 	[ "$1" = json ] && json=-j && shift
-	bg $HELPER server $PORT "$T" --wait "$@"
+	bg $HELPER server "$PORT" "$T" --wait "$@"
 	wait_for "$T/ready" || return 1
 	bg sh -c "$HELPER client $PORT 'x\nDROP me\ny\n' > '$T/got'"
 	wait_for "$T/fd" || return 1
@@ -223,7 +223,7 @@ test_attach_needs_privilege() {
 	local out rc
 
 	command -v setpriv > /dev/null || return $KSFT_SKIP
-	bg $HELPER server $PORT "$T" --wait
+	bg $HELPER server "$PORT" "$T" --wait
 	wait_for "$T/ready" || return 1
 	bg sh -c "$HELPER client $PORT 'x\n' > '$T/got'"
 	wait_for "$T/fd" || return 1
@@ -258,7 +258,7 @@ test_redis() {
 	command -v redis-server > /dev/null || return $KSFT_SKIP
 	bg "$STAPCTL" exec --parser resp --deny FLUSHALL \
 		--deny-disconnect CONFIG -- \
-		redis-server --port $PORT --bind 127.0.0.1 --save '' \
+		redis-server --port "$PORT" --bind 127.0.0.1 --save '' \
 		--appendonly no --dir "$T" --logfile "$T/redis.log"
 	for i in $(seq 1 100); do
 		$cli PING 2>/dev/null | grep -q PONG && break
@@ -272,7 +272,7 @@ test_redis() {
 	got=$($cli CONFIG GET maxmemory 2>&1)
 	expect_match "CONFIG disconnects" "$got" "reset\|closed\|Error" ||
 		return 1
-	got=$(redis-benchmark -p $PORT -t set,get -n 2000 -P 8 -q 2>&1 |
+	got=$(redis-benchmark -p "$PORT" -t set,get -n 2000 -P 8 -q 2>&1 |
 	      tr '\r' '\n' | grep -c 'requests per second')
 	expect "benchmark" "$got" 2 || return 1
 	expect "dbsize" "$($cli DBSIZE)" 2 || return 1
@@ -341,7 +341,8 @@ grep -q '^stap ' /proc/modules || ktap_skip_all "stap module not loaded"
 for t in "${TESTS[@]}"; do
 	num=$((num + 1))
 	T=$(mktemp -d /tmp/stap_tool.XXXXXX)
-	PORT=$((PORT + 1))
+	# A port free now, for the test's servers (redis and nginx need one)
+	PORT=$($HELPER port) || exit 1
 	echo "# RUN $t"
 	t0=$SECONDS
 	( "test_$t"; rc=$?; cleanup; exit $rc ); rc=$?

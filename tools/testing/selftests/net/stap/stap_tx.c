@@ -23,8 +23,10 @@
 #include <bpf/libbpf.h>
 
 #include "stap_lib.h"
-#include "stap_test_progs.h"
 #include "../../kselftest_harness.h"
+
+#define STAP_FIXTURE tx
+#include "stap_fixture.h"
 
 /* One message with tag @tag and @len payload bytes (7 for PARSE_SEVEN)
  * filled with @fill. Returns its size on the wire.
@@ -100,55 +102,6 @@ static void reader_join(struct reader *r)
 	pthread_join(r->thread, NULL);
 }
 
-FIXTURE(tx)
-{
-	struct stap_test_bpf *skel;
-	int cfd;
-	int sfd;
-};
-
-FIXTURE_VARIANT(tx)
-{
-	int family;
-	enum parser parser;
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv4_len)
-{
-	.family = AF_INET,
-	.parser = PARSE_LEN,
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv6_len)
-{
-	.family = AF_INET6,
-	.parser = PARSE_LEN,
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv4_chunk)
-{
-	.family = AF_INET,
-	.parser = PARSE_NONE,
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv6_chunk)
-{
-	.family = AF_INET6,
-	.parser = PARSE_NONE,
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv4_seven)
-{
-	.family = AF_INET,
-	.parser = PARSE_SEVEN,
-};
-
-FIXTURE_VARIANT_ADD(tx, ipv6_seven)
-{
-	.family = AF_INET6,
-	.parser = PARSE_SEVEN,
-};
-
 FIXTURE_SETUP(tx)
 {
 	int vfd;
@@ -165,13 +118,6 @@ FIXTURE_SETUP(tx)
 			      vfd), 0);
 }
 
-FIXTURE_TEARDOWN(tx)
-{
-	close(self->cfd);
-	close(self->sfd);
-	stap_test_bpf__destroy(self->skel);
-}
-
 /* Send the messages of @tags, one send each in chunk mode, and check the
  * peer gets exactly the passed ones.
  */
@@ -183,10 +129,10 @@ static void send_expect(struct __test_metadata *_metadata, int cfd, int sfd,
 
 	n = build_tags(p, tags, all, pass, &npass);
 	if (p == PARSE_NONE) {
+		/* Without a parser each send is judged as it is taken */
 		for (i = 0; i < n; i += m) {
 			m = 7;
 			ASSERT_EQ(send(cfd, all + i, m, 0), (ssize_t)m);
-			usleep(1000);
 		}
 	} else {
 		ASSERT_EQ(send(cfd, all, n, 0), (ssize_t)n);
@@ -195,12 +141,25 @@ static void send_expect(struct __test_metadata *_metadata, int cfd, int sfd,
 	EXPECT_EQ(memcmp(got, pass, npass), 0);
 }
 
-/* Nothing more waits for the reader. */
-static void expect_nothing(struct __test_metadata *_metadata, int fd)
+/* Nothing more comes: what @cfd sent has all arrived, and none of it
+ * waits for the reader at @sfd.
+ */
+static void expect_nothing(struct __test_metadata *_metadata, int cfd,
+			   int sfd)
 {
 	char c;
 
-	usleep(50000);
+	ASSERT_EQ(stap_wait_acked(cfd), 0);
+	EXPECT_EQ(recv(sfd, &c, 1, MSG_DONTWAIT), -1);
+	EXPECT_EQ(errno, EAGAIN);
+}
+
+/* What TCP holds back does not arrive: the 20 ms sleep is the assertion */
+static void expect_held(struct __test_metadata *_metadata, int fd)
+{
+	char c;
+
+	usleep(20000);
 	EXPECT_EQ(recv(fd, &c, 1, MSG_DONTWAIT), -1);
 	EXPECT_EQ(errno, EAGAIN);
 }
@@ -208,14 +167,14 @@ static void expect_nothing(struct __test_metadata *_metadata, int fd)
 TEST_F(tx, single_message)
 {
 	send_expect(_metadata, self->cfd, self->sfd, variant->parser, "P");
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 }
 
 TEST_F(tx, drop_keeps_order)
 {
 	send_expect(_metadata, self->cfd, self->sfd, variant->parser,
 		    "PDPDDPUP");
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 }
 
 TEST_F(tx, many_messages_one_write)
@@ -229,7 +188,7 @@ TEST_F(tx, many_messages_one_write)
 		tags[i] = i % 3 ? 'P' : 'D';
 	tags[300] = 0;
 	send_expect(_metadata, self->cfd, self->sfd, variant->parser, tags);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 }
 
 TEST_F(tx, counters)
@@ -350,7 +309,7 @@ TEST_F(tx, msg_more)
 			     sizeof(int)), 0);
 	n = build_tags(variant->parser, "P", all, pass, &npass);
 	ASSERT_EQ(send(self->cfd, all, n, MSG_MORE), (ssize_t)n);
-	expect_nothing(_metadata, self->sfd);
+	expect_held(_metadata, self->sfd);
 	ASSERT_EQ(send(self->cfd, all, n, 0), (ssize_t)n);
 	ASSERT_EQ(stap_read_all(self->sfd, got, 2 * n), 0);
 	EXPECT_EQ(memcmp(got, all, n), 0);
@@ -372,7 +331,7 @@ TEST_F(tx, msg_more_released_by_partial)
 	ASSERT_EQ(send(self->cfd, all, 2, 0), 2);
 	ASSERT_EQ(stap_read_all(self->sfd, got, n), 0);
 	EXPECT_EQ(memcmp(got, all, n), 0);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 }
 
 TEST_F(tx, tcp_cork)
@@ -384,7 +343,7 @@ TEST_F(tx, tcp_cork)
 			     sizeof(int)), 0);
 	n = build_tags(variant->parser, "P", all, pass, &npass);
 	ASSERT_EQ(send(self->cfd, all, n, 0), (ssize_t)n);
-	expect_nothing(_metadata, self->sfd);
+	expect_held(_metadata, self->sfd);
 	ASSERT_EQ(setsockopt(self->cfd, SOL_TCP, TCP_CORK, &(int){0},
 			     sizeof(int)), 0);
 	ASSERT_EQ(stap_read_all(self->sfd, got, n), 0);
@@ -421,7 +380,7 @@ TEST_F(tx, sendfile_framed)
 	ASSERT_EQ(sendfile(self->cfd, fd, &off, n), (ssize_t)n);
 	ASSERT_EQ(stap_read_all(self->sfd, got, npass), 0);
 	EXPECT_EQ(memcmp(got, pass, npass), 0);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 	close(fd);
 }
 
@@ -464,7 +423,7 @@ TEST_F(tx, splice_from_pipe)
 	ASSERT_EQ(splice(p[0], NULL, self->cfd, NULL, n, 0), (ssize_t)n);
 	ASSERT_EQ(stap_read_all(self->sfd, got, npass), 0);
 	EXPECT_EQ(memcmp(got, pass, npass), 0);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 	close(p[0]);
 	close(p[1]);
 }
@@ -522,7 +481,7 @@ TEST_F(tx, nonblocking_small_sndbuf)
 		got += r;
 	}
 	EXPECT_EQ(got, total);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 	ASSERT_EQ(stap_get_stats(self->cfd, &st), 0);
 	EXPECT_EQ(st.tx_pass_bytes, total);
 }
@@ -572,7 +531,9 @@ TEST_F(tx, sndtimeo)
 TEST_F(tx, epollout)
 {
 	struct epoll_event ev = { .events = EPOLLOUT }, out;
-	size_t total = 0, off = 0, n, i;
+	struct pollfd pfd[2] = { { .fd = self->sfd, .events = POLLIN },
+				 { .fd = self->cfd, .events = POLLOUT } };
+	size_t total = 0, off = 0, n;
 	char buf[1100], rb[65536];
 	ssize_t r;
 	int ep;
@@ -588,12 +549,13 @@ TEST_F(tx, epollout)
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, self->cfd, &ev), 0);
 	EXPECT_EQ(epoll_wait(ep, &out, 1, 0), 1);
-	/* Fill until TCP stays full */
+	/* Fill until TCP stays full: no room comes within 200 ms */
 	for (;;) {
 		r = send(self->cfd, buf + off, n - off, MSG_DONTWAIT);
 		if (r < 0) {
 			ASSERT_EQ(errno, EAGAIN);
-			usleep(200000);
+			if (!epoll_wait(ep, &out, 1, 200))
+				break;
 			r = send(self->cfd, buf + off, n - off, MSG_DONTWAIT);
 			if (r < 0)
 				break;
@@ -603,11 +565,11 @@ TEST_F(tx, epollout)
 		ASSERT_LT(total, 16u << 20);
 	}
 	EXPECT_EQ(epoll_wait(ep, &out, 1, 100), 0);
-	/* The reader makes room */
-	for (i = 0; i < 1000 && epoll_wait(ep, &out, 1, 0) != 1; i++) {
-		r = recv(self->sfd, rb, sizeof(rb), MSG_DONTWAIT);
-		if (r <= 0)
-			usleep(10000);
+	/* The reader makes room, reading what arrives, until EPOLLOUT */
+	while (epoll_wait(ep, &out, 1, 0) != 1) {
+		ASSERT_GT(poll(pfd, 2, 5000), 0);
+		if (pfd[0].revents & POLLIN)
+			ASSERT_GT(recv(self->sfd, rb, sizeof(rb), 0), 0);
 	}
 	ASSERT_EQ(epoll_wait(ep, &out, 1, 0), 1);
 	EXPECT_TRUE(out.events & EPOLLOUT);
@@ -726,7 +688,7 @@ TEST_F(tx, linger_zero_resets)
 	ASSERT_EQ(send(self->cfd, all, n, 0), (ssize_t)n);
 	close(self->cfd);
 	self->cfd = socket(AF_INET, SOCK_STREAM, 0);
-	usleep(50000);
+	ASSERT_EQ(stap_wait_hup(self->sfd), 0);
 	/* Data may or may not have arrived first; the end is a reset */
 	while (recv(self->sfd, rb, sizeof(rb), 0) > 0)
 		;
@@ -762,17 +724,43 @@ struct blocked_send {
 	int fd;
 	char *buf;
 	size_t len;
+	pid_t tid;
 	ssize_t ret;
 	int err;
+	bool done;
 };
 
 static void *blocked_send_fn(void *arg)
 {
 	struct blocked_send *b = arg;
 
+	__atomic_store_n(&b->tid, stap_tid(), __ATOMIC_RELEASE);
 	b->ret = send(b->fd, b->buf, b->len, 0);
 	b->err = errno;
+	__atomic_store_n(&b->done, true, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* The thread of @b sleeps in send() (*@asleep), or its send returned */
+static bool blocked_send_seen(struct blocked_send *b, bool *asleep)
+{
+	pid_t tid = __atomic_load_n(&b->tid, __ATOMIC_ACQUIRE);
+
+	*asleep = tid && stap_sleeps_in(tid, SYS_sendto);
+	return *asleep || __atomic_load_n(&b->done, __ATOMIC_ACQUIRE);
+}
+
+/* A thread sends @b. Return: 0 once it sleeps in send(), 1 if the send
+ * returned first, -1 if neither came.
+ */
+static int blocked_send_start(struct blocked_send *b, pthread_t *th)
+{
+	bool asleep = false;
+
+	if (pthread_create(th, NULL, blocked_send_fn, b) ||
+	    stap_wait_until(blocked_send_seen(b, &asleep)))
+		return -1;
+	return !asleep;
 }
 
 /* shutdown(SHUT_WR) from another thread wakes a sender blocked on a full
@@ -793,8 +781,7 @@ TEST_F(tx, shutdown_wakes_blocked_sender)
 	for (n = 0; n + 1004 <= b.len; n += 1004)
 		build(variant->parser, b.buf + n, 'P', 1000, 'b');
 	b.len = n;
-	pthread_create(&th, NULL, blocked_send_fn, &b);
-	usleep(300000);
+	EXPECT_EQ(blocked_send_start(&b, &th), 0);
 	ASSERT_EQ(shutdown(self->cfd, SHUT_WR), 0);
 	pthread_join(th, NULL);
 	ASSERT_GT(b.ret, 0);
@@ -820,8 +807,10 @@ TEST_F(tx, close_racing_blocked_sender)
 		SKIP(return, "covered by the length parser");
 	b.buf = malloc(b.len);
 	build(variant->parser, b.buf, 'P', b.len - 4, 'r');
-	pthread_create(&th, NULL, blocked_send_fn, &b);
-	usleep(300000);
+	/* The tap may take the whole message before TCP has room for it */
+	ASSERT_GE(blocked_send_start(&b, &th), 0);
+	if (__atomic_load_n(&b.done, __ATOMIC_ACQUIRE))
+		TH_LOG("the send had returned before close()");
 	close(self->cfd);
 	self->cfd = socket(AF_INET, SOCK_STREAM, 0);
 	reader_start(&r, self->sfd, b.len + 1);
@@ -869,7 +858,7 @@ TEST_F(tx, efault)
 	EXPECT_EQ(send(self->cfd, (void *)8, 100, 0), -1);
 	EXPECT_EQ(errno, EFAULT);
 	send_expect(_metadata, self->cfd, self->sfd, variant->parser, "P");
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 }
 
 /* Zero-copy sends would go around the tap. */
@@ -915,7 +904,7 @@ TEST_F(tx, urgent_between_messages)
 	ASSERT_EQ(send(self->cfd, "!", 1, MSG_OOB), 1);
 	ASSERT_EQ(send(self->cfd, m2, n2, 0), (ssize_t)n2);
 	expect_urgent(_metadata, self->cfd, self->sfd, m1, n1, '!', m2, n2);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 }
 
 /* An FTP client's ABOR: the last byte of a MSG_OOB send is urgent, the
@@ -936,7 +925,7 @@ TEST_F(tx, urgent_ends_send)
 	ASSERT_EQ(send(self->cfd, m2, n2, 0), (ssize_t)n2);
 	expect_urgent(_metadata, self->cfd, self->sfd, "", 0, '$', m2,
 		      n2);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 }
 
 /* An urgent byte sent in the middle of a message follows that message. */
@@ -957,7 +946,7 @@ TEST_F(tx, urgent_inside_message)
 	m1[n1] = '!';
 	expect_urgent(_metadata, self->cfd, self->sfd, m1, n1 + 1, '?', m2,
 		      n2);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 }
 
 /* A peer with SO_OOBINLINE reads the urgent byte in band, in place. */
@@ -978,7 +967,7 @@ TEST_F(tx, urgent_inline_at_peer)
 	memcpy(want + n1 + 1, m2, n2);
 	ASSERT_EQ(stap_read_all(self->sfd, got, n1 + 1 + n2), 0);
 	EXPECT_EQ(memcmp(got, want, n1 + 1 + n2), 0);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 }
 
 /* Thousands of random messages with random write splits and iovecs. */
@@ -1079,7 +1068,7 @@ TEST_F(tx_err, parser_error_is_ebadmsg)
 	EXPECT_EQ(errno, EBADMSG);
 	EXPECT_EQ(send(self->cfd, "hello", 5, 0), -1);
 	EXPECT_EQ(errno, EBADMSG);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 	ASSERT_EQ(stap_get_stats(self->cfd, &st), 0);
 	EXPECT_EQ(st.parse_errors, 1);
 }
@@ -1096,7 +1085,7 @@ TEST_F(tx_err, parser_shrinking_is_ebadmsg)
 	EXPECT_EQ(send(self->cfd, "abcd", 4, 0), 4);
 	EXPECT_EQ(send(self->cfd, "efgh", 4, 0), -1);
 	EXPECT_EQ(errno, EBADMSG);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 	ASSERT_EQ(stap_get_stats(self->cfd, &st), 0);
 	EXPECT_EQ(st.parse_errors, 1);
 	EXPECT_EQ(st.tx_pass_msgs, 0);
@@ -1113,7 +1102,7 @@ TEST_F(tx_err, parser_resizing_is_ebadmsg)
 		  0);
 	EXPECT_EQ(send(self->cfd, "abc", 3, 0), -1);
 	EXPECT_EQ(errno, EBADMSG);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 	ASSERT_EQ(stap_get_stats(self->cfd, &st), 0);
 	EXPECT_EQ(st.parse_errors, 1);
 	EXPECT_EQ(st.tx_pass_msgs, 0);
@@ -1136,7 +1125,7 @@ TEST_F(tx_err, verdict_resizes_message)
 	ASSERT_EQ(send(self->cfd, "world", 5, 0), 5);
 	ASSERT_EQ(stap_read_all(self->sfd, got, 3), 0);
 	EXPECT_EQ(memcmp(got, "wor", 3), 0);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 }
 
 TEST_F(tx_err, oversize_is_emsgsize)
@@ -1165,7 +1154,7 @@ TEST_F(tx_err, endless_message_is_bounded)
 	r = send(self->cfd, buf, len, 0);
 	EXPECT_EQ(r, -1);
 	EXPECT_EQ(errno, EMSGSIZE);
-	expect_nothing(_metadata, self->sfd);
+	expect_nothing(_metadata, self->cfd, self->sfd);
 	free(buf);
 }
 
