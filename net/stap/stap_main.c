@@ -538,6 +538,12 @@ static void stap_clone(const struct request_sock *req, struct sock *newsk,
 	 * icsk_ulp_ops, but inet_clone_ulp() takes none for the child.
 	 */
 	__module_get(THIS_MODULE);
+	/* sk_clone() made the listener's proto, stap's, the child's
+	 * creator, which its TIME_WAIT socket inherits as tw_prot and uses
+	 * after stap may be gone (the module holds no reference for it).
+	 * TCP's proto is the child's real creator: same slab, no owner.
+	 */
+	newsk->sk_prot_creator = lctx->sk_proto;
 	rcu_assign_pointer(inet_csk(newsk)->icsk_ulp_data, NULL);
 	ctx = kzalloc_obj(*ctx, priority);
 	if (!ctx)
