@@ -159,7 +159,7 @@ static int get_fields(const struct nlattr **tb, const struct tap_field *fields,
 	return 0;
 }
 
-/* The STAP_ULP_INFO nest: program ids and, once attached, the counters */
+/* The INET_ULP_INFO_STAP nest: program ids and, once attached, the counters */
 static int parse_stap(const struct nlattr *nest, struct tap_info *t)
 {
 	const struct nlattr *tb[STAP_INFO_MAX + 1];

@@ -32,8 +32,8 @@ enum stap_tool_slot {
 #define STAP_MAX_DENY		64
 
 /* sock_diag: the INET_DIAG_ULP_INFO nest of a stap socket has the stap
- * attributes in a nest of this type (STAP_ULP_INFO in the UAPI header
- * until it is named INET_ULP_INFO_STAP).
+ * attributes in a nest of this type, which linux/inet_diag.h defines once
+ * the kernel's headers have stap.
  */
 #ifndef INET_ULP_INFO_STAP
 #define INET_ULP_INFO_STAP	4
