@@ -25,6 +25,7 @@
 #include "../../kselftest_harness.h"
 
 #define STAP_FIXTURE rx
+#define STAP_ERR_FIXTURE rx_err
 #include "stap_fixture.h"
 
 /* Frame @payload for parser @p; return the bytes to write. For the
@@ -955,29 +956,6 @@ TEST_F(rx, queued_before_attach_is_tapped)
 }
 
 /* Error paths of the receive side: parser errors and oversize. */
-FIXTURE(rx_err)
-{
-	struct stap_test_bpf *skel;
-	int cfd;
-	int sfd;
-};
-
-FIXTURE_SETUP(rx_err)
-{
-	if (!stap_available())
-		SKIP(return, "stap module not loaded");
-	self->skel = stap_skel_open();
-	ASSERT_NE(self->skel, NULL);
-	ASSERT_EQ(stap_pair(AF_INET, &self->cfd, &self->sfd), 0);
-}
-
-FIXTURE_TEARDOWN(rx_err)
-{
-	close(self->cfd);
-	close(self->sfd);
-	stap_test_bpf__destroy(self->skel);
-}
-
 static int tap_const(struct stap_test_bpf *skel, int fd, int ret)
 {
 	skel->bss->parse_ret = ret;

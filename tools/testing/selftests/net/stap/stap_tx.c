@@ -26,6 +26,7 @@
 #include "../../kselftest_harness.h"
 
 #define STAP_FIXTURE tx
+#define STAP_ERR_FIXTURE tx_err
 #include "stap_fixture.h"
 
 /* One message with tag @tag and @len payload bytes (7 for PARSE_SEVEN)
@@ -1026,30 +1027,6 @@ TEST_F(tx, random_fragmentation)
 	free(r.buf);
 	free(all);
 	free(pass);
-}
-
-FIXTURE(tx_err)
-{
-	struct stap_test_bpf *skel;
-	int cfd;
-	int sfd;
-};
-
-FIXTURE_SETUP(tx_err)
-{
-	if (!stap_available())
-		SKIP(return, "stap module not loaded");
-	signal(SIGPIPE, SIG_IGN);
-	self->skel = stap_skel_open();
-	ASSERT_NE(self->skel, NULL);
-	ASSERT_EQ(stap_pair(AF_INET, &self->cfd, &self->sfd), 0);
-}
-
-FIXTURE_TEARDOWN(tx_err)
-{
-	close(self->cfd);
-	close(self->sfd);
-	stap_test_bpf__destroy(self->skel);
 }
 
 static int tap_tx_const(struct stap_test_bpf *skel, int fd, int ret)
