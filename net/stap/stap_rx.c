@@ -540,6 +540,7 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	struct stap_context *ctx = stap_get_ctx(sk);
 	int target, want, err;
 	unsigned int tomark;
+	bool done;
 	size_t copied = 0;
 	long timeo;
 
@@ -563,12 +564,11 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		if (err < 0)
 			break;
 		copied += err;
-		/* Stopped at the mark with data read */
-		if (copied >= target || (tomark && err == tomark)) {
-			err = 0;
-			break;
-		}
+		/* Enough, or stopped at the mark with data read */
+		done = copied >= target || (tomark && err == tomark);
 		err = 0;
+		if (done)
+			break;
 		/* A peek has consumed nothing: wait for all of @target */
 		want = (flags & MSG_PEEK) ? target : target - copied;
 		err = stap_rx_wait(sk, ctx, &timeo, want, !copied);

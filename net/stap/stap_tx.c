@@ -567,20 +567,19 @@ __poll_t stap_tx_poll_mask(struct sock *sk, const struct stap_context *ctx,
  */
 static int stap_tx_push_all(struct sock *sk, struct stap_tx *tx)
 {
-	unsigned int left;
+	unsigned int left = UINT_MAX;
 	u64 want;
 	int err;
 
-	while ((err = __stap_tx_push(sk, tx)) == -EAGAIN) {
+	/* Grow again only while the last growth let TCP take some */
+	while ((err = __stap_tx_push(sk, tx)) == -EAGAIN &&
+	       tx->pending_bytes != left) {
 		left = tx->pending_bytes;
 		want = (u64)READ_ONCE(sk->sk_wmem_queued) + 2ULL * left +
 		       SKB_TRUESIZE(0);
 		if (want <= READ_ONCE(sk->sk_sndbuf))
 			break;
 		WRITE_ONCE(sk->sk_sndbuf, min_t(u64, want, INT_MAX));
-		err = __stap_tx_push(sk, tx);
-		if (err != -EAGAIN || tx->pending_bytes == left)
-			break;
 	}
 	return err;
 }
