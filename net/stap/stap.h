@@ -229,6 +229,9 @@ bool stap_rx_sock_is_readable(struct sock *sk);
 int stap_rx_set_rcvlowat(struct sock *sk, int val);
 int stap_rx_ioctl(struct sock *sk, int cmd, int *karg);
 
+/* stap_window.c */
+void stap_window_update(struct sock *sk, int copied);
+
 /* stap_tx.c */
 int stap_tx_init(struct sock *sk, struct stap_context *ctx);
 void stap_tx_start(struct sock *sk, struct stap_context *ctx);

@@ -571,6 +571,7 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			break;
 		/* A peek has consumed nothing: wait for all of @target */
 		want = (flags & MSG_PEEK) ? target : target - copied;
+		stap_window_update(sk, (flags & MSG_PEEK) ? 0 : copied);
 		err = stap_rx_wait(sk, ctx, &timeo, want, !copied);
 		if (err) {
 			err = err > 0 ? 0 : err;
@@ -578,6 +579,7 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		}
 	}
 	stap_rx_ungate(sk, ctx);
+	stap_window_update(sk, (flags & MSG_PEEK) ? 0 : copied);
 	release_sock(sk);
 	return copied ? copied : err;
 }
@@ -648,6 +650,7 @@ ssize_t stap_rx_splice_read(struct socket *sock, loff_t *ppos,
 		}
 	}
 	stap_rx_ungate(sk, ctx);
+	stap_window_update(sk, spliced);
 	release_sock(sk);
 	return spliced;
 }

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stap with small socket buffers: a tapped transfer must never wait on a
+ * timer the plain one does not.
+ *
+ * Both ends of a loopback pair get SO_RCVBUF and SO_SNDBUF of the variant
+ * (4 KiB, 8 KiB, 64 KiB) before they connect. The client writes records
+ * of TLS's shape (a 4-byte length, then 16 KiB + 21 bytes), the server
+ * reads them; both ends are plain, tapped on receive without a parser,
+ * tapped on receive with the length parser, or tapped both ways. Each
+ * test runs in its own network namespace and checks the exact bytes,
+ * then TCP's counters: no zero window probe (TcpExtTCPWinProbe) and no
+ * retransmission timeout (TcpExtTCPTimeouts), which is what plain TCP
+ * makes on loopback. A reader that drains stap's queue without telling
+ * TCP leaves the writer to find the reopened window with probes.
+ */
+#include <poll.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "stap_lib.h"
+#include "stap_test_progs.h"
+#include "../../kselftest_harness.h"
+
+/* One TLS record: 16 KiB of plaintext, 5 bytes of header, 16 of tag */
+#define REC_PAYLOAD	(16384 + 5 + 16)
+#define REC_LEN		(4 + REC_PAYLOAD)
+#define BULK_RECORDS	24
+#define RR_ROUNDS	24
+#define REQ_PAYLOAD	96
+/* No wait of a correct run comes near this */
+#define WAIT_MS		20000
+
+enum tap {
+	TAP_NONE,	/* plain TCP, the reference */
+	TAP_PASS,	/* receive verdict passes all, no parser */
+	TAP_PARSE,	/* receive length parser, verdict passes all */
+	TAP_BOTH,	/* length parser and pass-all verdict both ways */
+};
+
+enum wait_mode {
+	WAIT_BLOCK,	/* blocking calls, the writer in a child */
+	WAIT_POLL,	/* one non-blocking loop over both ends */
+	WAIT_EPOLL,
+	WAIT_SELECT,
+};
+
+/* The pair and what crosses it */
+struct stream {
+	int cfd;
+	int sfd;
+	char *stream;
+	size_t len;
+};
+
+FIXTURE(win)
+{
+	struct stap_test_bpf *skel;
+	struct stream s;
+};
+
+FIXTURE_VARIANT(win)
+{
+	int buf;
+	enum tap tap;
+};
+
+FIXTURE_VARIANT_ADD(win, plain_4k)
+{
+	.buf = 4096,
+	.tap = TAP_NONE,
+};
+
+FIXTURE_VARIANT_ADD(win, pass_4k)
+{
+	.buf = 4096,
+	.tap = TAP_PASS,
+};
+
+FIXTURE_VARIANT_ADD(win, parse_4k)
+{
+	.buf = 4096,
+	.tap = TAP_PARSE,
+};
+
+FIXTURE_VARIANT_ADD(win, both_4k)
+{
+	.buf = 4096,
+	.tap = TAP_BOTH,
+};
+
+FIXTURE_VARIANT_ADD(win, plain_8k)
+{
+	.buf = 8192,
+	.tap = TAP_NONE,
+};
+
+FIXTURE_VARIANT_ADD(win, pass_8k)
+{
+	.buf = 8192,
+	.tap = TAP_PASS,
+};
+
+FIXTURE_VARIANT_ADD(win, parse_8k)
+{
+	.buf = 8192,
+	.tap = TAP_PARSE,
+};
+
+FIXTURE_VARIANT_ADD(win, both_8k)
+{
+	.buf = 8192,
+	.tap = TAP_BOTH,
+};
+
+FIXTURE_VARIANT_ADD(win, plain_64k)
+{
+	.buf = 65536,
+	.tap = TAP_NONE,
+};
+
+FIXTURE_VARIANT_ADD(win, pass_64k)
+{
+	.buf = 65536,
+	.tap = TAP_PASS,
+};
+
+FIXTURE_VARIANT_ADD(win, parse_64k)
+{
+	.buf = 65536,
+	.tap = TAP_PARSE,
+};
+
+FIXTURE_VARIANT_ADD(win, both_64k)
+{
+	.buf = 65536,
+	.tap = TAP_BOTH,
+};
+
+/* TcpExt counter @name of this namespace's /proc/net/netstat, or -1 */
+static long long tcpext(const char *name)
+{
+	char keys[4096], vals[4096], *k, *v, *ks, *vs;
+	long long ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(keys, sizeof(keys), f) && fgets(vals, sizeof(vals), f)) {
+		if (strncmp(keys, "TcpExt:", 7))
+			continue;
+		k = strtok_r(keys, "\n ", &ks);
+		v = strtok_r(vals, "\n ", &vs);
+		while ((k = strtok_r(NULL, "\n ", &ks)) &&
+		       (v = strtok_r(NULL, "\n ", &vs)))
+			if (!strcmp(k, name))
+				ret = atoll(v);
+	}
+	fclose(f);
+	return ret;
+}
+
+static int set_bufs(int fd, int buf)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)))
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+}
+
+/* A loopback pair whose buffers are set before the handshake, so that
+ * the window scale fits them, as an application setting them early has.
+ */
+static int small_pair(int buf, int *cfd, int *sfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int lfd, ret = -1;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	*cfd = socket(AF_INET, SOCK_STREAM, 0);
+	*sfd = -1;
+	if (lfd < 0 || *cfd < 0 || set_bufs(lfd, buf) || set_bufs(*cfd, buf))
+		goto out;
+	sl = stap_loopback(AF_INET, &ss, 0);
+	if (bind(lfd, (struct sockaddr *)&ss, sl) || listen(lfd, 1))
+		goto out;
+	sl = sizeof(ss);
+	if (getsockname(lfd, (struct sockaddr *)&ss, &sl) ||
+	    connect(*cfd, (struct sockaddr *)&ss, sl))
+		goto out;
+	*sfd = accept(lfd, NULL, NULL);
+	ret = *sfd < 0 ? -1 : 0;
+out:
+	close(lfd);
+	return ret;
+}
+
+/* @n records of @payload bytes each, framed for the length parser, with
+ * payload bytes that differ from record to record.
+ */
+static char *make_stream(size_t n, size_t payload, size_t *len)
+{
+	char *s = malloc(n * (payload + 4)), *p;
+	uint32_t be = htonl(payload);
+	size_t i, j;
+
+	if (!s)
+		return NULL;
+	for (i = 0, p = s; i < n; i++) {
+		memcpy(p, &be, 4);
+		p += 4;
+		for (j = 0; j < payload; j++)
+			*p++ = (char)(i * 31 + j * 7 + 1);
+	}
+	*len = p - s;
+	return s;
+}
+
+FIXTURE_SETUP(win)
+{
+	struct stap_params p;
+	int pfd, vfd;
+
+	if (!stap_available())
+		SKIP(return, "stap module not loaded");
+	if (unshare(CLONE_NEWNET))
+		SKIP(return, "no network namespace: %s", strerror(errno));
+	ASSERT_EQ(system("ip link set lo up"), 0);
+	self->skel = stap_skel_open();
+	ASSERT_NE(self->skel, NULL);
+	self->s.stream = make_stream(BULK_RECORDS, REC_PAYLOAD, &self->s.len);
+	ASSERT_NE(self->s.stream, NULL);
+	ASSERT_EQ(small_pair(variant->buf, &self->s.cfd, &self->s.sfd), 0);
+	pfd = bpf_program__fd(self->skel->progs.parse_len);
+	vfd = bpf_program__fd(self->skel->progs.verdict_pass);
+	switch (variant->tap) {
+	case TAP_NONE:
+		break;
+	case TAP_PASS:
+		ASSERT_EQ(stap_tap_rx(self->s.sfd, -1, vfd), 0);
+		break;
+	case TAP_PARSE:
+		ASSERT_EQ(stap_tap_rx(self->s.sfd, pfd, vfd), 0);
+		break;
+	case TAP_BOTH:
+		p = stap_params_of(pfd, vfd, pfd, vfd);
+		ASSERT_EQ(stap_ulp(self->s.cfd), 0);
+		ASSERT_EQ(setsockopt(self->s.cfd, SOL_STAP, STAP_PARAMS, &p,
+				     sizeof(p)), 0);
+		ASSERT_EQ(stap_ulp(self->s.sfd), 0);
+		ASSERT_EQ(setsockopt(self->s.sfd, SOL_STAP, STAP_PARAMS, &p,
+				     sizeof(p)), 0);
+		break;
+	}
+	ASSERT_EQ(tcpext("TCPWinProbe"), 0);
+	ASSERT_EQ(tcpext("TCPTimeouts"), 0);
+}
+
+FIXTURE_TEARDOWN(win)
+{
+	close(self->s.cfd);
+	close(self->s.sfd);
+	free(self->s.stream);
+	stap_test_bpf__destroy(self->skel);
+}
+
+/* What a tapped transfer may not make more of than a plain one: none */
+static void expect_no_timers(struct __test_metadata *_metadata)
+{
+	EXPECT_EQ(tcpext("TCPWinProbe"), 0);
+	EXPECT_EQ(tcpext("TCPTimeouts"), 0);
+}
+
+/* Blocking: a child writes the stream, the test reads it in 4 KiB reads */
+static void bulk_blocking(struct __test_metadata *_metadata,
+			  struct stream *self)
+{
+	char *got = malloc(self->len);
+	size_t off = 0;
+	int status;
+	pid_t pid;
+	ssize_t n;
+
+	ASSERT_NE(got, NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(stap_write_all(self->cfd, self->stream, self->len) ||
+		      shutdown(self->cfd, SHUT_WR));
+	while ((n = recv(self->sfd, got + off,
+			 self->len - off < 4096 ? self->len - off : 4096,
+			 0)) > 0)
+		off += n;
+	EXPECT_EQ(n, 0);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_EQ(status, 0);
+	ASSERT_EQ(off, self->len);
+	EXPECT_EQ(memcmp(got, self->stream, self->len), 0);
+	free(got);
+}
+
+/* Wait until @wfd (when @want_w) is writable or @rfd readable, with the
+ * variant's primitive. Return: 0, or -1 after WAIT_MS without either.
+ */
+static int wait_either(enum wait_mode mode, int epfd, int wfd, bool want_w,
+		       int rfd)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = rfd, .events = POLLIN },
+		{ .fd = wfd, .events = POLLOUT },
+	};
+	struct timeval tv = { .tv_sec = WAIT_MS / 1000 };
+	struct epoll_event ev[2];
+	fd_set rs, ws;
+
+	switch (mode) {
+	case WAIT_POLL:
+		return poll(pfd, want_w ? 2 : 1, WAIT_MS) > 0 ? 0 : -1;
+	case WAIT_EPOLL:
+		ev[0].events = want_w ? EPOLLOUT : 0;
+		ev[0].data.fd = wfd;
+		if (epoll_ctl(epfd, EPOLL_CTL_MOD, wfd, &ev[0]))
+			return -1;
+		return epoll_wait(epfd, ev, 2, WAIT_MS) > 0 ? 0 : -1;
+	default:
+		FD_ZERO(&rs);
+		FD_ZERO(&ws);
+		FD_SET(rfd, &rs);
+		if (want_w)
+			FD_SET(wfd, &ws);
+		return select((rfd > wfd ? rfd : wfd) + 1, &rs, &ws, NULL,
+			      &tv) > 0 ? 0 : -1;
+	}
+}
+
+/* One event loop over both non-blocking ends, as an asyncio program with
+ * its client and server in one process: write while there is room, read
+ * what is readable, until the whole stream has crossed.
+ */
+static void bulk_loop(struct __test_metadata *_metadata,
+		      struct stream *self, enum wait_mode mode)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	size_t sent = 0, off = 0;
+	char *got = malloc(self->len);
+	int epfd = -1;
+	ssize_t n;
+
+	ASSERT_NE(got, NULL);
+	ASSERT_EQ(fcntl(self->cfd, F_SETFL, O_NONBLOCK), 0);
+	ASSERT_EQ(fcntl(self->sfd, F_SETFL, O_NONBLOCK), 0);
+	if (mode == WAIT_EPOLL) {
+		epfd = epoll_create1(0);
+		ASSERT_GE(epfd, 0);
+		ev.data.fd = self->sfd;
+		ASSERT_EQ(epoll_ctl(epfd, EPOLL_CTL_ADD, self->sfd, &ev), 0);
+		ev.events = 0;
+		ev.data.fd = self->cfd;
+		ASSERT_EQ(epoll_ctl(epfd, EPOLL_CTL_ADD, self->cfd, &ev), 0);
+	}
+	while (off < self->len) {
+		ASSERT_EQ(wait_either(mode, epfd, self->cfd,
+				      sent < self->len, self->sfd), 0) {
+			TH_LOG("stalled: %zu sent, %zu read", sent, off);
+		}
+		while (sent < self->len) {
+			n = send(self->cfd, self->stream + sent,
+				 self->len - sent, MSG_NOSIGNAL);
+			if (n < 0) {
+				ASSERT_EQ(errno, EAGAIN);
+				break;
+			}
+			sent += n;
+		}
+		while ((n = recv(self->sfd, got + off, self->len - off,
+				 0)) > 0)
+			off += n;
+		if (n < 0)
+			ASSERT_EQ(errno, EAGAIN);
+	}
+	EXPECT_EQ(memcmp(got, self->stream, self->len), 0);
+	if (epfd >= 0)
+		close(epfd);
+	free(got);
+}
+
+TEST_F(win, bulk_blocking)
+{
+	bulk_blocking(_metadata, &self->s);
+	expect_no_timers(_metadata);
+}
+
+TEST_F(win, bulk_poll)
+{
+	bulk_loop(_metadata, &self->s, WAIT_POLL);
+	expect_no_timers(_metadata);
+}
+
+TEST_F(win, bulk_epoll)
+{
+	bulk_loop(_metadata, &self->s, WAIT_EPOLL);
+	expect_no_timers(_metadata);
+}
+
+TEST_F(win, bulk_select)
+{
+	bulk_loop(_metadata, &self->s, WAIT_SELECT);
+	expect_no_timers(_metadata);
+}
+
+/* Request and response: a small request from the client, a record back
+ * from the server, RR_ROUNDS times, each end blocking.
+ */
+TEST_F(win, request_response)
+{
+	char req[4 + REQ_PAYLOAD], got[4 + REQ_PAYLOAD];
+	char *resp = malloc(REC_LEN);
+	uint32_t be = htonl(REQ_PAYLOAD);
+	int i, status;
+	pid_t pid;
+
+	ASSERT_NE(resp, NULL);
+	memcpy(req, &be, 4);
+	memset(req + 4, 'q', REQ_PAYLOAD);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		for (i = 0; i < RR_ROUNDS; i++)
+			if (stap_read_all(self->s.sfd, got, sizeof(got)) ||
+			    memcmp(got, req, sizeof(req)) ||
+			    stap_write_all(self->s.sfd, self->s.stream +
+					   (i % BULK_RECORDS) * REC_LEN,
+					   REC_LEN))
+				_exit(1);
+		_exit(0);
+	}
+	for (i = 0; i < RR_ROUNDS; i++) {
+		ASSERT_EQ(stap_write_all(self->s.cfd, req, sizeof(req)), 0);
+		ASSERT_EQ(stap_read_all(self->s.cfd, resp, REC_LEN), 0);
+		ASSERT_EQ(memcmp(resp, self->s.stream +
+				 (i % BULK_RECORDS) * REC_LEN, REC_LEN), 0);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_EQ(status, 0);
+	free(resp);
+	expect_no_timers(_metadata);
+}
+
+TEST_HARNESS_MAIN
