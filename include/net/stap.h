@@ -6,6 +6,7 @@
 #ifndef _NET_STAP_H
 #define _NET_STAP_H
 
+#include <linux/refcount.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 #include <net/inet_connection_sock.h>
@@ -26,27 +27,32 @@ enum stap_slot {
 struct stap_context;
 
 /**
- * struct stap_strp - a byte stream being framed into messages
- * @head: the message being assembled, from its first byte; NULL between
- *	messages
- * @tail: last skb chained to @head's frag_list, NULL before the first
- * @len: length of the message once the parser has said it, else 0
+ * struct stap_strp_ops - what a direction does with its byte stream
  * @parse: the direction's parser: the length of the message @skb starts,
  *	0 for more bytes, or a negative errno (as stap_bpf_parse())
  * @rcv_msg: takes each complete message; false stops framing the chunk
  *	at hand
  */
+struct stap_strp_ops {
+	int	(*parse)(struct sock *sk, struct stap_context *ctx,
+			 struct sk_buff *skb, unsigned int max);
+	bool	(*rcv_msg)(struct sock *sk, struct stap_context *ctx,
+			   struct sk_buff *msg);
+};
+
+/**
+ * struct stap_strp - a byte stream being framed into messages
+ * @head: the message being assembled, from its first byte; NULL between
+ *	messages
+ * @tail: last skb chained to @head's frag_list, NULL before the first
+ * @ops: the direction's parser and message handler
+ * @len: length of the message once the parser has said it, else 0
+ */
 struct stap_strp {
-	struct sk_buff		*head;
-	struct sk_buff		*tail;
-	unsigned int		len;
-	int			(*parse)(struct sock *sk,
-					 struct stap_context *ctx,
-					 struct sk_buff *skb,
-					 unsigned int max);
-	bool			(*rcv_msg)(struct sock *sk,
-					   struct stap_context *ctx,
-					   struct sk_buff *msg);
+	struct sk_buff			*head;
+	struct sk_buff			*tail;
+	const struct stap_strp_ops	*ops;
+	unsigned int			len;
 };
 
 /* Where the receive side stands with TCP's urgent mark */
@@ -59,7 +65,6 @@ enum stap_mark_state {
 /**
  * struct stap_rx - receive side of a tapped socket
  * @strp: frames the TCP byte stream into messages
- * @sk: the socket
  * @queue: passed messages not yet read, charged to the socket
  * @queued: payload bytes in @queue; written under the socket lock, read
  *	locklessly by poll
@@ -78,11 +83,12 @@ enum stap_mark_state {
  * @mark: stream position (as @copied) of the urgent mark, when
  *	@mark_state is STAP_MARK_SET
  * @urg_seq: TCP's urg_seq of that mark; a later urgent pointer voids it
- * @mark_state: &enum stap_mark_state; the mark fields change under the
- *	socket lock only
+ * @mark_state: &enum stap_mark_state (a u8 to pack the struct); the mark
+ *	fields change under the socket lock only
  * @held: a passed message the socket could not be charged for
- *	(sk_rmem_schedule() failed); framing waits until it is queued
- * @retry: queues @held later when nothing in @queue will free memory
+ *	(sk_rmem_schedule() failed); framing waits until it is queued,
+ *	retried from the context's work (STAP_WORK_RX_RETRY) when nothing in
+ *	@queue will free memory
  * @gated: @queue is full, new data stays in the TCP receive queue
  * @pending: data arrived while the socket was owned by a process
  * @wake: messages or an error were queued, readers are to be woken
@@ -91,7 +97,6 @@ enum stap_mark_state {
  */
 struct stap_rx {
 	struct stap_strp	strp;
-	struct sock		*sk;
 	struct sk_buff_head	queue;
 	unsigned int		queued;
 	unsigned int		charged;
@@ -101,20 +106,18 @@ struct stap_rx {
 	u32			copied;
 	u32			mark;
 	u32			urg_seq;
-	enum stap_mark_state	mark_state;
-	struct sk_buff		*held;
-	struct delayed_work	retry;
+	u8			mark_state;
 	bool			deferred;
 	bool			gated;
 	bool			pending;
 	bool			wake;
+	struct sk_buff		*held;
 	void			(*saved_data_ready)(struct sock *sk);
 };
 
 /**
  * struct stap_tx - send side of a tapped socket
  * @strp: frames what the application writes into messages
- * @sk: the socket
  * @pending: accepted messages and urgent bytes TCP has not taken all of
  *	yet, in order
  * @urgent: urgent bytes (MSG_OOB) waiting for the message being framed,
@@ -127,14 +130,13 @@ struct stap_rx {
  * @writers: writers sleeping in sendmsg, which push @pending themselves
  *	when woken; changed only with the socket owned, read by
  *	stap_tx_write_space() under the socket lock
- * @corked: TCP holds frames stap pushed with MSG_MORE
- * @push: pushes @pending from process context once TCP makes room
+ * @corked: TCP holds frames stap pushed with MSG_MORE; @pending is
+ *	pushed from the context's work (STAP_WORK_TX_PUSH) once TCP makes room
  * @saved_write_space: the socket's sk_write_space before stap, restored
  *	by stap_tx_stop()
  */
 struct stap_tx {
 	struct stap_strp	strp;
-	struct sock		*sk;
 	struct sk_buff_head	pending;
 	struct sk_buff_head	urgent;
 	unsigned int		framing;
@@ -143,23 +145,28 @@ struct stap_tx {
 	int			err;
 	unsigned int		writers;
 	bool			corked;
-	struct delayed_work	push;
 	void			(*saved_write_space)(struct sock *sk);
 };
 
 /**
- * struct stap_abort - the reset after a DISCONNECT verdict
- * @work: sends it, from process context
+ * struct stap_abort - the reset after a DISCONNECT verdict, sent from the
+ *	context's work (STAP_WORK_ABORT)
  * @deadline: when to send it even though the peer has not acknowledged
  *	everything: one retransmission timeout after the last progress
  * @snd_una: TCP's snd_una when progress was last seen
  * @armed: a DISCONNECT verdict was given
  */
 struct stap_abort {
-	struct delayed_work	work;
 	unsigned long		deadline;
 	u32			snd_una;
 	bool			armed;
+};
+
+/* What the context's work item is to do, bits of stap_context.todo */
+enum stap_work_bit {
+	STAP_WORK_RX_RETRY,	/* charge the receive side's held message */
+	STAP_WORK_TX_PUSH,	/* push the send side's pending bytes */
+	STAP_WORK_ABORT,	/* reset the connection once it is due */
 };
 
 /**
@@ -168,6 +175,7 @@ struct stap_abort {
  * @sk_proto: TCP's proto of the socket, restored on close
  * @sk_ops: the socket's proto_ops before stap, restored on close
  * @progs: programs by &enum stap_slot, NULL for an empty slot
+ * @refs: the socket's reference and one of @work while it is queued
  * @rx_on: the receive direction is tapped; set once under the socket lock,
  *	read locklessly by poll and the socket callbacks
  * @tx_on: the send direction is tapped; as @rx_on
@@ -175,22 +183,29 @@ struct stap_abort {
  * @rx: receive state, valid when @rx_on
  * @tx: send state, valid when @tx_on
  * @abort: the reset after a DISCONNECT verdict
- * @free_work: frees the context after an RCU grace period, for sock_diag
- *	(stap_get_info() reads it under RCU), and once its work items have
- *	run or been cancelled; poll holds the file, which keeps the context
+ * @work: runs what @todo asks from process context, the socket locked;
+ *	one item for the whole context. Queued, it holds the socket and the
+ *	context.
+ * @todo: &enum stap_work_bit bits, set atomically by whoever queues @work
+ * @rcu: frees the context after a grace period, for sock_diag
+ *	(stap_get_info() reads it under RCU); poll holds the file, which
+ *	keeps the context
  */
 struct stap_context {
 	struct sock		*sk;
 	struct proto		*sk_proto;
 	const struct proto_ops	*sk_ops;
 	struct bpf_prog		*progs[STAP_NUM_SLOTS];
+	refcount_t		refs;
 	bool			rx_on;
 	bool			tx_on;
 	struct stap_stats	stats;
 	struct stap_rx		rx;
 	struct stap_tx		tx;
 	struct stap_abort	abort;
-	struct rcu_work		free_work;
+	struct delayed_work	work;
+	unsigned long		todo;
+	struct rcu_head		rcu;
 };
 
 /* STAP_PARAMS was set (or inherited from the listener): a direction is

@@ -130,37 +130,50 @@ enum stap_verdict {
 /* stap_abort.c */
 extern struct workqueue_struct *stap_wq;
 
-void stap_abort_init(struct sock *sk, struct stap_context *ctx);
 void stap_sk_abort(struct sock *sk, struct stap_context *ctx);
 void stap_rx_abort(struct sock *sk, struct stap_context *ctx, int err);
 void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err);
+bool stap_abort_poll(struct sock *sk, struct stap_context *ctx);
+
+/* Drop a reference on @ctx: the last frees it after a grace period. */
+static inline void stap_ctx_put(struct stap_context *ctx)
+{
+	if (refcount_dec_and_test(&ctx->refs))
+		kfree_rcu(ctx, rcu);
+}
 
 /**
- * stap_queue_work() - run @dwork on stap's workqueue after @delay jiffies
- * @sk: socket the work is for, held until the work has run (its function
- *	puts it) or is cancelled
- * @dwork: work in @sk's context
- * @delay: jiffies
+ * stap_queue_work() - have the context's work do @what within @delay
+ *	jiffies
+ * @sk: socket of @ctx
+ * @ctx: attached context
+ * @what: what to do
+ * @delay: at most this many jiffies from now: work queued for later runs
+ *	at once when @delay is 0
+ *
+ * The queued work holds @sk and @ctx until it has run, or until
+ * stap_ctx_free() cancels it.
  *
  * Context: Any context, the socket locked.
  */
-static inline void stap_queue_work(struct sock *sk,
-				   struct delayed_work *dwork,
+static inline void stap_queue_work(struct sock *sk, struct stap_context *ctx,
+				   enum stap_work_bit what,
 				   unsigned long delay)
 {
-	sock_hold(sk);
-	if (!queue_delayed_work(stap_wq, dwork, delay))
-		sock_put(sk);
-}
+	bool queued;
 
-/* Put @sk's reference when @dwork was still queued; the socket's context
- * is being freed. Context: process context, the socket not locked.
- */
-static inline void stap_cancel_work(struct sock *sk,
-				    struct delayed_work *dwork)
-{
-	if (cancel_delayed_work_sync(dwork))
+	set_bit(what, &ctx->todo);
+	sock_hold(sk);
+	refcount_inc(&ctx->refs);
+	if (delay)
+		queued = !queue_delayed_work(stap_wq, &ctx->work, delay);
+	else
+		queued = mod_delayed_work(stap_wq, &ctx->work, 0);
+	/* Already queued: that one holds them */
+	if (queued) {
+		refcount_dec(&ctx->refs);
 		sock_put(sk);
+	}
 }
 
 /* stap_bpf.c */
@@ -183,11 +196,7 @@ struct sk_buff *stap_strp_view(struct sk_buff *skb, unsigned int off,
 int stap_strp_feed(struct stap_strp *strp, struct stap_context *ctx,
 		   struct sock *sk, struct sk_buff *skb, unsigned int off,
 		   unsigned int len, unsigned int max);
-void stap_strp_init(struct stap_strp *strp,
-		    int (*parse)(struct sock *sk, struct stap_context *ctx,
-				 struct sk_buff *skb, unsigned int max),
-		    bool (*rcv_msg)(struct sock *sk, struct stap_context *ctx,
-				    struct sk_buff *msg));
+void stap_strp_init(struct stap_strp *strp, const struct stap_strp_ops *ops);
 void stap_strp_done(struct stap_strp *strp);
 
 /* The errno a framing failure leaves on a direction (positive): a
@@ -214,7 +223,7 @@ int stap_rx_init(struct sock *sk, struct stap_context *ctx);
 void stap_rx_start(struct sock *sk, struct stap_context *ctx);
 void stap_rx_start_clone(struct sock *sk, struct stap_context *ctx);
 void stap_rx_stop(struct sock *sk, struct stap_context *ctx);
-void stap_rx_release(struct stap_context *ctx);
+void stap_rx_retry(struct sock *sk, struct stap_context *ctx);
 bool stap_rx_has_unread(const struct stap_context *ctx);
 void stap_rx_data_ready(struct sock *sk);
 void stap_rx_release_cb(struct sock *sk);
@@ -237,7 +246,7 @@ int stap_tx_init(struct sock *sk, struct stap_context *ctx);
 void stap_tx_start(struct sock *sk, struct stap_context *ctx);
 void stap_tx_start_clone(struct sock *sk, struct stap_context *ctx);
 void stap_tx_stop(struct sock *sk, struct stap_context *ctx);
-void stap_tx_release(struct stap_context *ctx);
+void stap_tx_push_pending(struct sock *sk, struct stap_context *ctx);
 bool stap_tx_flush(struct sock *sk, struct stap_context *ctx);
 int stap_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
 void stap_tx_write_space(struct sock *sk);

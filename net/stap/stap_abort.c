@@ -39,25 +39,23 @@ static bool stap_abort_due(struct sock *sk, struct stap_abort *ab)
 	return time_after_eq(jiffies, ab->deadline);
 }
 
-/* Called from stap's workqueue, the socket not locked. */
-static void stap_abort_work(struct work_struct *work)
+/**
+ * stap_abort_poll() - whether the reset of an armed abort is due
+ * @sk: socket, owned by the caller
+ * @ctx: its context
+ *
+ * Called from the context's work. When the reset is not due yet, the
+ * work checks again in a jiffy.
+ *
+ * Return: true when the caller is to reset the connection, with
+ * tcp_abort() once the socket is released.
+ */
+bool stap_abort_poll(struct sock *sk, struct stap_context *ctx)
 {
-	struct stap_abort *ab = container_of(to_delayed_work(work),
-					     struct stap_abort, work);
-	struct stap_context *ctx = container_of(ab, struct stap_context,
-						abort);
-	struct sock *sk = ctx->sk;
-	bool due;
-
-	lock_sock(sk);
-	due = stap_abort_due(sk, ab);
-	if (!due)
-		stap_queue_work(sk, &ab->work, 1);
-	release_sock(sk);
-	/* The context may be gone from here on; the socket is held */
-	if (due)
-		tcp_abort(sk, ECONNABORTED);
-	sock_put(sk);
+	if (stap_abort_due(sk, &ctx->abort))
+		return true;
+	stap_queue_work(sk, ctx, STAP_WORK_ABORT, 1);
+	return false;
 }
 
 /**
@@ -94,17 +92,6 @@ void stap_tx_abort(struct sock *sk, struct stap_context *ctx, int err)
 }
 
 /**
- * stap_abort_init() - set up the abort of a new context
- * @sk: the socket
- * @ctx: its context
- */
-void stap_abort_init(struct sock *sk, struct stap_context *ctx)
-{
-	ctx->sk = sk;
-	INIT_DELAYED_WORK(&ctx->abort.work, stap_abort_work);
-}
-
-/**
  * stap_sk_abort() - abort the connection after a DISCONNECT verdict
  * @sk: socket, locked (stap_assert_locked())
  * @ctx: its context
@@ -128,5 +115,5 @@ void stap_sk_abort(struct sock *sk, struct stap_context *ctx)
 	ab->armed = true;
 	ab->snd_una = tp->snd_una;
 	ab->deadline = jiffies + inet_csk(sk)->icsk_rto;
-	stap_queue_work(sk, &ab->work, 0);
+	stap_queue_work(sk, ctx, STAP_WORK_ABORT, 0);
 }

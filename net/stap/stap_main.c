@@ -53,6 +53,45 @@ static void stap_update_sk_prot(struct sock *sk, struct stap_context *ctx)
 			   &stap_proto_ops[ip_ver][stap_conf(ctx)]);
 }
 
+/* Called from stap's workqueue, the socket not locked; holds the socket
+ * and the context (stap_queue_work()).
+ */
+static void stap_work(struct work_struct *work)
+{
+	struct stap_context *ctx = container_of(to_delayed_work(work),
+						struct stap_context, work);
+	struct sock *sk = ctx->sk;
+	unsigned long todo;
+	bool reset = false;
+
+	lock_sock(sk);
+	todo = xchg(&ctx->todo, 0);
+	/* Detached, the socket is TCP's again: nothing is left to do */
+	if (stap_get_ctx(sk) == ctx) {
+		if (todo & BIT(STAP_WORK_RX_RETRY))
+			stap_rx_retry(sk, ctx);
+		if (todo & BIT(STAP_WORK_TX_PUSH))
+			stap_tx_push_pending(sk, ctx);
+		if (todo & BIT(STAP_WORK_ABORT))
+			reset = stap_abort_poll(sk, ctx);
+	}
+	release_sock(sk);
+	if (reset)
+		tcp_abort(sk, ECONNABORTED);
+	sock_put(sk);
+	stap_ctx_put(ctx);
+}
+
+/* What every new context starts with: its socket, the socket's reference
+ * and its work item.
+ */
+static void stap_ctx_init(struct sock *sk, struct stap_context *ctx)
+{
+	ctx->sk = sk;
+	refcount_set(&ctx->refs, 1);
+	INIT_DELAYED_WORK(&ctx->work, stap_work);
+}
+
 static struct stap_context *stap_ctx_create(struct sock *sk, gfp_t gfp)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
@@ -61,37 +100,26 @@ static struct stap_context *stap_ctx_create(struct sock *sk, gfp_t gfp)
 	ctx = kzalloc_obj(*ctx, gfp);
 	if (!ctx)
 		return NULL;
+	stap_ctx_init(sk, ctx);
 	ctx->sk_proto = READ_ONCE(sk->sk_prot);
 	ctx->sk_ops = sk->sk_socket ? READ_ONCE(sk->sk_socket->ops) : NULL;
-	stap_abort_init(sk, ctx);
 	rcu_assign_pointer(icsk->icsk_ulp_data, ctx);
 	return ctx;
 }
 
-/* Called from stap's workqueue once lockless readers are done. */
-static void stap_ctx_free_work(struct work_struct *work)
-{
-	struct stap_context *ctx = container_of(to_rcu_work(work),
-						struct stap_context,
-						free_work);
-
-	stap_cancel_work(ctx->sk, &ctx->abort.work);
-	if (ctx->rx_on)
-		stap_rx_release(ctx);
-	if (ctx->tx_on)
-		stap_tx_release(ctx);
-	kfree(ctx);
-}
-
-/* Free a detached context: after an RCU grace period (poll, sock_diag),
- * and once its work items, which hold the socket, have run or are
- * cancelled. Callable in any context.
+/* Free a detached context: its work, if queued, is cancelled (running, it
+ * finds the context detached and does nothing); the memory goes after an
+ * RCU grace period (sock_diag), once that work has put its reference.
+ * Callable in any context: no work can be queued once detached.
  */
 static void stap_ctx_free(struct stap_context *ctx)
 {
 	stap_bpf_put_progs(ctx);
-	INIT_RCU_WORK(&ctx->free_work, stap_ctx_free_work);
-	queue_rcu_work(stap_wq, &ctx->free_work);
+	if (cancel_delayed_work(&ctx->work)) {
+		sock_put(ctx->sk);
+		stap_ctx_put(ctx);
+	}
+	stap_ctx_put(ctx);
 }
 
 /* Detach @ctx from @sk and give the socket back its TCP proto; each
@@ -548,7 +576,7 @@ static void stap_clone(const struct request_sock *req, struct sock *newsk,
 	ctx = kzalloc_obj(*ctx, priority);
 	if (!ctx)
 		goto err_untap;
-	stap_abort_init(newsk, ctx);
+	stap_ctx_init(newsk, ctx);
 	ctx->sk_proto = lctx->sk_proto;
 	ctx->sk_ops = lctx->sk_ops;
 	ctx->rx_on = READ_ONCE(lctx->rx_on);
@@ -709,8 +737,7 @@ static void __exit stap_unregister(void)
 {
 	tcp_unregister_ulp(&stap_ulp_ops);
 	stap_proc_unregister();
-	/* Contexts freed last wait for a grace period before their work */
-	rcu_barrier();
+	/* Waits for the work of sockets destroyed last */
 	destroy_workqueue(stap_wq);
 }
 

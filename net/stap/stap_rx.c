@@ -82,22 +82,24 @@ static bool stap_rx_charge_queue(struct sock *sk, struct stap_rx *rx,
 /* Nothing queued will free memory when read: try again later, as
  * skmsg's backlog does.
  */
-static void stap_rx_hold(struct sock *sk, struct stap_rx *rx)
+static void stap_rx_hold(struct sock *sk, struct stap_context *ctx)
 {
-	WRITE_ONCE(rx->gated, true);
-	if (skb_queue_empty(&rx->queue))
-		stap_queue_work(sk, &rx->retry, 1);
+	WRITE_ONCE(ctx->rx.gated, true);
+	if (skb_queue_empty(&ctx->rx.queue))
+		stap_queue_work(sk, ctx, STAP_WORK_RX_RETRY, 1);
 }
 
 /* Queue the message held back for memory. Return: whether framing may go
  * on.
  */
-static bool stap_rx_queue_held(struct sock *sk, struct stap_rx *rx)
+static bool stap_rx_queue_held(struct sock *sk, struct stap_context *ctx)
 {
+	struct stap_rx *rx = &ctx->rx;
+
 	if (!rx->held)
 		return true;
 	if (!stap_rx_charge_queue(sk, rx, rx->held)) {
-		stap_rx_hold(sk, rx);
+		stap_rx_hold(sk, ctx);
 		return false;
 	}
 	rx->held = NULL;
@@ -122,7 +124,7 @@ static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
 		return;
 	/* Framing stops until it is queued: nothing lost, nothing over */
 	rx->held = skb;
-	stap_rx_hold(sk, rx);
+	stap_rx_hold(sk, ctx);
 }
 
 /* End of the passed stream, in stap_rx.copied's terms */
@@ -183,7 +185,7 @@ static int stap_rx_recv(read_descriptor_t *desc, struct sk_buff *skb,
 			unsigned int off, size_t len)
 {
 	struct stap_context *ctx = desc->arg.data;
-	struct sock *sk = ctx->rx.sk;
+	struct sock *sk = ctx->sk;
 	int n;
 
 	if (ctx->rx.gated || ctx->rx.err)
@@ -306,7 +308,7 @@ static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
 	stap_assert_locked(sk);
 	/* Pairs with READ_ONCE() in stap_rx_wakeup() */
 	WRITE_ONCE(rx->deferred, false);
-	if (!stap_rx_queue_held(sk, rx))
+	if (!stap_rx_queue_held(sk, ctx))
 		goto out;
 	while (!rx->gated && !rx->err &&
 	       !skb_queue_empty(&sk->sk_receive_queue)) {
@@ -756,20 +758,16 @@ int stap_rx_ioctl(struct sock *sk, int cmd, int *karg)
 	}
 }
 
-/* Called from stap's workqueue, the socket not locked. */
-static void stap_rx_retry_work(struct work_struct *work)
+/**
+ * stap_rx_retry() - try again to queue the message held back for memory
+ * @sk: socket, owned by the caller
+ * @ctx: its context
+ *
+ * Called from the context's work (STAP_WORK_RX_RETRY).
+ */
+void stap_rx_retry(struct sock *sk, struct stap_context *ctx)
 {
-	struct stap_rx *rx = container_of(to_delayed_work(work),
-					  struct stap_rx, retry);
-	struct stap_context *ctx = container_of(rx, struct stap_context, rx);
-	struct sock *sk = rx->sk;
-
-	lock_sock(sk);
-	/* Still this socket's context: stap_rx_release() waits for us */
-	if (stap_get_ctx(sk) == ctx)
-		stap_rx_ungate(sk, ctx);
-	release_sock(sk);
-	sock_put(sk);
+	stap_rx_ungate(sk, ctx);
 }
 
 /* The direction's parser, for stap_strp_feed() */
@@ -778,6 +776,11 @@ static int stap_rx_parse(struct sock *sk, struct stap_context *ctx,
 {
 	return stap_bpf_parse(ctx, STAP_SLOT_RECV_PARSE, sk, skb, max);
 }
+
+static const struct stap_strp_ops stap_rx_strp_ops = {
+	.parse		= stap_rx_parse,
+	.rcv_msg	= stap_rx_deliver,
+};
 
 /**
  * stap_rx_init() - set up the receive state of a context
@@ -790,12 +793,10 @@ static int stap_rx_parse(struct sock *sk, struct stap_context *ctx,
  */
 int stap_rx_init(struct sock *sk, struct stap_context *ctx)
 {
-	ctx->rx.sk = sk;
 	ctx->rx.saved_data_ready = sk->sk_data_ready;
-	INIT_DELAYED_WORK(&ctx->rx.retry, stap_rx_retry_work);
 	__skb_queue_head_init(&ctx->rx.queue);
 	ctx->rx.rcvlowat = READ_ONCE(sk->sk_rcvlowat);
-	stap_strp_init(&ctx->rx.strp, stap_rx_parse, stap_rx_deliver);
+	stap_strp_init(&ctx->rx.strp, &stap_rx_strp_ops);
 	return 0;
 }
 
@@ -859,15 +860,4 @@ void stap_rx_stop(struct sock *sk, struct stap_context *ctx)
 bool stap_rx_has_unread(const struct stap_context *ctx)
 {
 	return ctx->rx_on && (ctx->rx.queued || ctx->rx.held);
-}
-
-/**
- * stap_rx_release() - wait for the receive side's work, before freeing
- * @ctx: context, detached from its socket
- *
- * Context: Process context, the socket not locked.
- */
-void stap_rx_release(struct stap_context *ctx)
-{
-	stap_cancel_work(ctx->rx.sk, &ctx->rx.retry);
 }

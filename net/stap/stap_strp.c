@@ -175,9 +175,9 @@ static struct sk_buff *stap_strp_pop(struct stap_strp *strp,
  * @len: new bytes
  * @max: largest message
  *
- * Runs @strp->parse on the message being assembled until it
+ * Runs @strp->ops->parse on the message being assembled until it
  * says its length, then hands each complete message, from its first byte,
- * to @strp->rcv_msg; stops early when that returns false.
+ * to @strp->ops->rcv_msg; stops early when that returns false.
  *
  * Return: bytes taken (@len unless stopped early), or a negative errno
  * after which the direction cannot frame any more: -EBADMSG from the
@@ -196,7 +196,7 @@ int stap_strp_feed(struct stap_strp *strp, struct stap_context *ctx,
 		if (n < 0)
 			return n;
 		if (!strp->len) {
-			plen = strp->parse(sk, ctx, strp->head, max);
+			plen = strp->ops->parse(sk, ctx, strp->head, max);
 			if (plen < 0)
 				return plen;
 			strp->len = plen;
@@ -213,7 +213,7 @@ int stap_strp_feed(struct stap_strp *strp, struct stap_context *ctx,
 		if (!msg)
 			return -ENOMEM;
 		taken += n - excess;
-		if (!strp->rcv_msg(sk, ctx, msg))
+		if (!strp->ops->rcv_msg(sk, ctx, msg))
 			break;
 	}
 	return taken;
@@ -222,19 +222,12 @@ int stap_strp_feed(struct stap_strp *strp, struct stap_context *ctx,
 /**
  * stap_strp_init() - set up the framing of one direction
  * @strp: framing state
- * @parse: the direction's parser (&stap_strp.parse)
- * @rcv_msg: takes each complete message; returns false to stop framing
- *	the current chunk
+ * @ops: the direction's parser and message handler
  */
-void stap_strp_init(struct stap_strp *strp,
-		    int (*parse)(struct sock *sk, struct stap_context *ctx,
-				 struct sk_buff *skb, unsigned int max),
-		    bool (*rcv_msg)(struct sock *sk, struct stap_context *ctx,
-				    struct sk_buff *msg))
+void stap_strp_init(struct stap_strp *strp, const struct stap_strp_ops *ops)
 {
 	memset(strp, 0, sizeof(*strp));
-	strp->parse = parse;
-	strp->rcv_msg = rcv_msg;
+	strp->ops = ops;
 }
 
 /**

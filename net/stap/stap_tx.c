@@ -501,20 +501,17 @@ int stap_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 				    msg->msg_flags & MSG_SPLICE_PAGES);
 }
 
-/* Called from stap's workqueue, the socket not locked. */
-static void stap_tx_push_work(struct work_struct *work)
+/**
+ * stap_tx_push_pending() - push what TCP refused, now that it has room
+ * @sk: socket, owned by the caller
+ * @ctx: its context
+ *
+ * Called from the context's work (STAP_WORK_TX_PUSH).
+ */
+void stap_tx_push_pending(struct sock *sk, struct stap_context *ctx)
 {
-	struct stap_tx *tx = container_of(to_delayed_work(work),
-					  struct stap_tx, push);
-	struct stap_context *ctx = container_of(tx, struct stap_context, tx);
-	struct sock *sk = tx->sk;
-
-	lock_sock(sk);
-	/* Still this socket's context: stap_tx_release() waits for us */
-	if (stap_get_ctx(sk) == ctx && !__stap_tx_push(sk, tx))
-		tx->saved_write_space(sk);
-	release_sock(sk);
-	sock_put(sk);
+	if (!__stap_tx_push(sk, &ctx->tx))
+		ctx->tx.saved_write_space(sk);
 }
 
 /**
@@ -537,7 +534,7 @@ void stap_tx_write_space(struct sock *sk)
 		ctx->tx.saved_write_space(sk);
 		return;
 	}
-	stap_queue_work(sk, &ctx->tx.push, 0);
+	stap_queue_work(sk, ctx, STAP_WORK_TX_PUSH, 0);
 }
 
 /**
@@ -637,6 +634,11 @@ static int stap_tx_parse(struct sock *sk, struct stap_context *ctx,
 	return stap_bpf_parse(ctx, STAP_SLOT_SEND_PARSE, sk, skb, max);
 }
 
+static const struct stap_strp_ops stap_tx_strp_ops = {
+	.parse		= stap_tx_parse,
+	.rcv_msg	= stap_tx_framed,
+};
+
 /**
  * stap_tx_init() - set up the send state of a context
  * @sk: socket the context belongs to
@@ -648,12 +650,10 @@ static int stap_tx_parse(struct sock *sk, struct stap_context *ctx,
  */
 int stap_tx_init(struct sock *sk, struct stap_context *ctx)
 {
-	ctx->tx.sk = sk;
 	ctx->tx.saved_write_space = sk->sk_write_space;
 	__skb_queue_head_init(&ctx->tx.pending);
 	__skb_queue_head_init(&ctx->tx.urgent);
-	INIT_DELAYED_WORK(&ctx->tx.push, stap_tx_push_work);
-	stap_strp_init(&ctx->tx.strp, stap_tx_parse, stap_tx_framed);
+	stap_strp_init(&ctx->tx.strp, &stap_tx_strp_ops);
 	return 0;
 }
 
@@ -703,15 +703,4 @@ void stap_tx_stop(struct sock *sk, struct stap_context *ctx)
 	__skb_queue_purge(&tx->pending);
 	stap_tx_uncharge(sk, tx->pending_bytes);
 	tx->pending_bytes = 0;
-}
-
-/**
- * stap_tx_release() - wait for the send side's work, before freeing
- * @ctx: context, detached from its socket
- *
- * Context: Process context, the socket not locked.
- */
-void stap_tx_release(struct stap_context *ctx)
-{
-	stap_cancel_work(ctx->tx.sk, &ctx->tx.push);
 }
