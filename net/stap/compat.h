@@ -285,7 +285,8 @@ int (stap_rx_recvmsg)(struct sock *sk, struct msghdr *msg, size_t len,
 
 /* __tcp_send_ack() takes TCP flags after 6.12 (7.3 has them) */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
-#define __tcp_send_ack(sk, rcv_nxt, flags)	__tcp_send_ack(sk, rcv_nxt)
+#define __tcp_send_ack(sk, rcv_nxt, flags)	\
+	((void)(flags), __tcp_send_ack(sk, rcv_nxt))
 #endif
 
 /* tcp_ulp_ops.get_info and get_info_size take net_admin after 6.12 */
