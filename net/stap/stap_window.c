@@ -73,8 +73,15 @@ static bool stap_window_ack_due(struct sock *sk)
  * @copied: bytes the read took from stap's queue
  *
  * Sends an ACK when tcp_cleanup_rbuf() would after a read of @copied
- * bytes: a delayed ACK is due, or the window TCP would offer now is at
- * least twice the one the peer has.
+ * bytes (a delayed ACK is due, or the peer has less than half the window
+ * and TCP would offer twice what it has), and also when TCP would offer
+ * more and the read freed at least what the peer has left. A reader of
+ * TCP's queue frees room a little at a time, and waiting for the offer to
+ * double saves an ACK per read. stap's reader frees a whole message at
+ * once, after its last segment was acknowledged with the window it left:
+ * with buffers smaller than a message, that remainder can be smaller than
+ * the writer's next segment while a doubled offer is more than the buffer
+ * holds, and the writer would wait for its persist timer.
  *
  * Context: Process context, the socket owned.
  */
@@ -94,7 +101,8 @@ void stap_window_update(struct sock *sk, int copied)
 		if (2 * now > tp->window_clamp)
 			return;
 		offer = stap_window_offer(sk);
-		if (!offer || offer < 2 * now)
+		/* tcp_cleanup_rbuf()'s rule, or a read freed what is left */
+		if (offer <= now || (offer < 2 * now && copied < now))
 			return;
 	}
 	__tcp_send_ack(sk, tp->rcv_nxt, 0);

@@ -9,13 +9,18 @@
  * reads them; both ends are plain, tapped on receive without a parser,
  * tapped on receive with the length parser, or tapped both ways. Each
  * test runs in its own network namespace and checks the exact bytes,
- * then TCP's counters: no zero window probe (TcpExtTCPWinProbe) and no
- * retransmission timeout (TcpExtTCPTimeouts), which is what plain TCP
- * makes on loopback. A reader that drains stap's queue without telling
- * TCP leaves the writer to find the reopened window with probes.
+ * then TCP's counters: no zero window probe (TcpExtTCPWinProbe), no
+ * retransmission timeout (TcpExtTCPTimeouts), and no expiry of the
+ * persist timer at all (a kprobe on tcp_send_probe0()), which is what
+ * plain TCP makes on loopback. A reader that drains stap's queue without
+ * telling TCP leaves the writer to find the reopened window with probes;
+ * one that reopens a window too small for the writer's next segment
+ * leaves it waiting for the persist timer, which then sends data, and no
+ * counter of TCP's own sees that.
  */
 #include <poll.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/wait.h>
@@ -29,9 +34,18 @@
 /* One TLS record: 16 KiB of plaintext, 5 bytes of header, 16 of tag */
 #define REC_PAYLOAD	(16384 + 5 + 16)
 #define REC_LEN		(4 + REC_PAYLOAD)
-#define BULK_RECORDS	24
-#define RR_ROUNDS	24
+/* At least this many records a transfer, and three buffers' worth */
+#define MIN_RECORDS	6
+#define RR_ROUNDS	8
+/* The pinned transfer: long enough for TCP's estimates of the segment
+ * size and of the buffer's overhead to settle where the window left
+ * after a message is smaller than the writer's next segment
+ */
+#define LONG_RECORDS	300
 #define REQ_PAYLOAD	96
+/* The kprobe on tcp_send_probe0(), in tracefs */
+#define TRACEFS		"/sys/kernel/tracing"
+#define PROBE0		"stap_window_probe0"
 /* No wait of a correct run comes near this */
 #define WAIT_MS		20000
 
@@ -55,12 +69,14 @@ struct stream {
 	int sfd;
 	char *stream;
 	size_t len;
+	size_t records;
 };
 
 FIXTURE(win)
 {
 	struct stap_test_bpf *skel;
 	struct stream s;
+	long long probe0;
 };
 
 FIXTURE_VARIANT(win)
@@ -165,6 +181,52 @@ static long long tcpext(const char *name)
 	return ret;
 }
 
+static int write_file(const char *path, const char *s, int flags)
+{
+	int fd = open(path, O_WRONLY | flags);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* Every expiry of the persist timer that finds data waiting ends in
+ * tcp_send_probe0(): count them with a kprobe there, enabled once for
+ * the whole run. Return: 0, or -1 with errno.
+ */
+static int probe0_setup(void)
+{
+	static const char def[] = "p:stap_window/" PROBE0 " tcp_send_probe0\n";
+
+	if (access(TRACEFS "/kprobe_events", W_OK))
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+	if (access(TRACEFS "/events/stap_window/" PROBE0, F_OK) &&
+	    write_file(TRACEFS "/kprobe_events", def, O_APPEND))
+		return -1;
+	return write_file(TRACEFS "/events/stap_window/" PROBE0 "/enable",
+			  "1", 0);
+}
+
+/* Hits of the kprobe so far (kprobe_profile: name, hits, misses), or -1 */
+static long long probe0_hits(void)
+{
+	char name[128];
+	long long hits, ret = -1;
+	unsigned long missed;
+	FILE *f = fopen(TRACEFS "/kprobe_profile", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%127s %lld %lu", name, &hits, &missed) == 3)
+		if (!strcmp(name, PROBE0))
+			ret = hits;
+	fclose(f);
+	return ret;
+}
+
 static int set_bufs(int fd, int buf)
 {
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)))
@@ -200,6 +262,16 @@ out:
 	return ret;
 }
 
+/* Records of a bulk transfer through buffers of @buf bytes: the
+ * window closes and reopens many times at 4 and 8 KiB, a few at 64 KiB.
+ */
+static size_t bulk_records(int buf)
+{
+	size_t n = 3 * (size_t)buf / REC_LEN + 1;
+
+	return n < MIN_RECORDS ? MIN_RECORDS : n;
+}
+
 /* @n records of @payload bytes each, framed for the length parser, with
  * payload bytes that differ from record to record.
  */
@@ -233,7 +305,9 @@ FIXTURE_SETUP(win)
 	ASSERT_EQ(system("ip link set lo up"), 0);
 	self->skel = stap_skel_open();
 	ASSERT_NE(self->skel, NULL);
-	self->s.stream = make_stream(BULK_RECORDS, REC_PAYLOAD, &self->s.len);
+	self->s.records = bulk_records(variant->buf);
+	self->s.stream = make_stream(self->s.records, REC_PAYLOAD,
+				     &self->s.len);
 	ASSERT_NE(self->s.stream, NULL);
 	ASSERT_EQ(small_pair(variant->buf, &self->s.cfd, &self->s.sfd), 0);
 	pfd = bpf_program__fd(self->skel->progs.parse_len);
@@ -259,6 +333,11 @@ FIXTURE_SETUP(win)
 	}
 	ASSERT_EQ(tcpext("TCPWinProbe"), 0);
 	ASSERT_EQ(tcpext("TCPTimeouts"), 0);
+	ASSERT_EQ(probe0_setup(), 0) {
+		TH_LOG("kprobe on tcp_send_probe0: %s", strerror(errno));
+	}
+	self->probe0 = probe0_hits();
+	ASSERT_GE(self->probe0, 0);
 }
 
 FIXTURE_TEARDOWN(win)
@@ -270,15 +349,32 @@ FIXTURE_TEARDOWN(win)
 }
 
 /* What a tapped transfer may not make more of than a plain one: none */
-static void expect_no_timers(struct __test_metadata *_metadata)
+static void expect_no_timers(struct __test_metadata *_metadata,
+			     long long probe0)
 {
 	EXPECT_EQ(tcpext("TCPWinProbe"), 0);
 	EXPECT_EQ(tcpext("TCPTimeouts"), 0);
+	EXPECT_EQ(probe0_hits() - probe0, 0);
 }
 
-/* Blocking: a child writes the stream, the test reads it in 4 KiB reads */
+/* Pin the calling thread to @cpu, when there is such a CPU */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu >= sysconf(_SC_NPROCESSORS_ONLN))
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Blocking: a child writes the stream, the test reads it in reads of
+ * @rsize bytes. @pinned puts the writer on CPU 0 and the reader on
+ * CPU 1, so that both run at once, as stap_bench's do.
+ */
 static void bulk_blocking(struct __test_metadata *_metadata,
-			  struct stream *self)
+			  struct stream *self, size_t rsize, bool pinned)
 {
 	char *got = malloc(self->len);
 	size_t off = 0;
@@ -289,11 +385,13 @@ static void bulk_blocking(struct __test_metadata *_metadata,
 	ASSERT_NE(got, NULL);
 	pid = fork();
 	ASSERT_GE(pid, 0);
+	if (pinned)
+		pin(pid ? 1 : 0);
 	if (!pid)
 		_exit(stap_write_all(self->cfd, self->stream, self->len) ||
 		      shutdown(self->cfd, SHUT_WR));
 	while ((n = recv(self->sfd, got + off,
-			 self->len - off < 4096 ? self->len - off : 4096,
+			 self->len - off < rsize ? self->len - off : rsize,
 			 0)) > 0)
 		off += n;
 	EXPECT_EQ(n, 0);
@@ -391,26 +489,49 @@ static void bulk_loop(struct __test_metadata *_metadata,
 
 TEST_F(win, bulk_blocking)
 {
-	bulk_blocking(_metadata, &self->s);
-	expect_no_timers(_metadata);
+	bulk_blocking(_metadata, &self->s, 4096, false);
+	expect_no_timers(_metadata, self->probe0);
+}
+
+/* stap_bench's one-way transfer with 4 KiB buffers: TCP_NODELAY, writer
+ * and reader on their own CPUs, large reads, many records. The window a
+ * message leaves once its last segment is acknowledged can then be too
+ * small for the writer's next segment; a read must reopen it (seen as
+ * persist timer expiries with an ACK only when the window doubles).
+ */
+TEST_F(win, bulk_pinned)
+{
+	int one = 1;
+
+	if (variant->buf != 4096)
+		SKIP(return, "4 KiB buffers only");
+	free(self->s.stream);
+	self->s.stream = make_stream(LONG_RECORDS, REC_PAYLOAD, &self->s.len);
+	ASSERT_NE(self->s.stream, NULL);
+	ASSERT_EQ(setsockopt(self->s.cfd, SOL_TCP, TCP_NODELAY, &one,
+			     sizeof(one)), 0);
+	ASSERT_EQ(setsockopt(self->s.sfd, SOL_TCP, TCP_NODELAY, &one,
+			     sizeof(one)), 0);
+	bulk_blocking(_metadata, &self->s, 128 * 1024, true);
+	expect_no_timers(_metadata, self->probe0);
 }
 
 TEST_F(win, bulk_poll)
 {
 	bulk_loop(_metadata, &self->s, WAIT_POLL);
-	expect_no_timers(_metadata);
+	expect_no_timers(_metadata, self->probe0);
 }
 
 TEST_F(win, bulk_epoll)
 {
 	bulk_loop(_metadata, &self->s, WAIT_EPOLL);
-	expect_no_timers(_metadata);
+	expect_no_timers(_metadata, self->probe0);
 }
 
 TEST_F(win, bulk_select)
 {
 	bulk_loop(_metadata, &self->s, WAIT_SELECT);
-	expect_no_timers(_metadata);
+	expect_no_timers(_metadata, self->probe0);
 }
 
 /* Request and response: a small request from the client, a record back
@@ -434,7 +555,7 @@ TEST_F(win, request_response)
 			if (stap_read_all(self->s.sfd, got, sizeof(got)) ||
 			    memcmp(got, req, sizeof(req)) ||
 			    stap_write_all(self->s.sfd, self->s.stream +
-					   (i % BULK_RECORDS) * REC_LEN,
+					   (i % self->s.records) * REC_LEN,
 					   REC_LEN))
 				_exit(1);
 		_exit(0);
@@ -443,12 +564,12 @@ TEST_F(win, request_response)
 		ASSERT_EQ(stap_write_all(self->s.cfd, req, sizeof(req)), 0);
 		ASSERT_EQ(stap_read_all(self->s.cfd, resp, REC_LEN), 0);
 		ASSERT_EQ(memcmp(resp, self->s.stream +
-				 (i % BULK_RECORDS) * REC_LEN, REC_LEN), 0);
+				 (i % self->s.records) * REC_LEN, REC_LEN), 0);
 	}
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	EXPECT_EQ(status, 0);
 	free(resp);
-	expect_no_timers(_metadata);
+	expect_no_timers(_metadata, self->probe0);
 }
 
 TEST_HARNESS_MAIN
