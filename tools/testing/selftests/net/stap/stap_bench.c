@@ -20,11 +20,13 @@
  *              frames and checks the same deny-list
  *
  * Workloads: one-way throughput (one message per send(), for each size),
- * request/response round trips, and N concurrent connections (aggregate
- * throughput and kernel memory). Each repetition runs every workload in
- * every configuration, configurations in a shuffled order, so that drift
- * hits all alike. Output: one tab-separated line per measurement
- * (scripts/bench_report.py makes the tables and plot).
+ * the same for TLS-sized records through 4 KiB socket buffers (the
+ * window closes for every record), request/response round trips, and N
+ * concurrent connections (aggregate throughput and kernel memory). Each
+ * repetition runs every workload in every configuration, configurations
+ * in a shuffled order, so that drift hits all alike. Output: one
+ * tab-separated line per measurement (scripts/bench_report.py makes the
+ * tables and plot).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,8 +65,8 @@ static const char * const cfg_names[CFG_MAX] = {
 #define STALL_SECS	5	/* no progress for this long: stalled */
 
 static struct stap_bench_bpf *skel;
-static int listen_fd, relay_fd;
-static unsigned short listen_port, relay_port;
+static int listen_fd, relay_fd, small_fd;
+static unsigned short listen_port, relay_port, small_port;
 static double duration = 1.0;
 static __u8 deny[DENY_ENTRIES][KEY_LEN];
 
@@ -283,17 +285,44 @@ static void sockmap_add(int fd, bool strp)
 	key = (key + 1) % 4096;
 }
 
-/* A connected pair for @c: the client's and the server's end */
-static void pair(enum cfg c, int *cfd, int *sfd)
+static int set_bufs(int fd, int buf)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)))
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+}
+
+/* A client of @port whose buffers are @sockbuf bytes (0: the defaults)
+ * before it connects, so that the handshake's window scale fits them
+ */
+static int connect_bufs(unsigned short port, int sockbuf)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = stap_loopback(AF_INET, &ss, port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || (sockbuf && set_bufs(fd, sockbuf)) ||
+	    connect(fd, (struct sockaddr *)&ss, len))
+		die("connect");
+	return fd;
+}
+
+/* A connected pair for @c: the client's and the server's end. With
+ * @sockbuf, both ends have buffers of that size from the start: the
+ * accepted end inherits them from small_fd.
+ */
+static void pair_bufs(enum cfg c, int sockbuf, int *cfd, int *sfd)
 {
 	struct timeval stall = { .tv_sec = STALL_SECS };
-	int one = 1;
+	int one = 1, lfd = sockbuf ? small_fd : listen_fd;
 
-	*cfd = stap_connect(AF_INET, c == CFG_RELAY ? relay_port :
-						      listen_port);
-	*sfd = accept(listen_fd, NULL, NULL);
-	if (*cfd < 0 || *sfd < 0)
-		die("connect/accept");
+	if (sockbuf && set_bufs(small_fd, sockbuf))
+		die("SO_RCVBUF/SO_SNDBUF");
+	*cfd = connect_bufs(c == CFG_RELAY ? relay_port :
+			    sockbuf ? small_port : listen_port, sockbuf);
+	*sfd = accept(lfd, NULL, NULL);
+	if (*sfd < 0)
+		die("accept");
 	setsockopt(*cfd, SOL_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(*sfd, SOL_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A configuration that stalls ends its measurement, not the run */
@@ -308,6 +337,11 @@ static void pair(enum cfg c, int *cfd, int *sfd)
 		sockmap_add(*cfd, c == CFG_SOCKMAP_STRP);
 		sockmap_add(*sfd, c == CFG_SOCKMAP_STRP);
 	}
+}
+
+static void pair(enum cfg c, int *cfd, int *sfd)
+{
+	pair_bufs(c, 0, cfd, sfd);
 }
 
 /* Close without TIME_WAIT: the next measurement's memory stays clean */
@@ -351,7 +385,11 @@ static void *sink_thread(void *arg)
 	return NULL;
 }
 
-static void run_tput(enum cfg c, size_t size, int rep)
+/* One-way throughput of @size-byte messages; @sockbuf, when not 0, is
+ * SO_RCVBUF and SO_SNDBUF of both ends. One line of @kind and @param.
+ */
+static void tput(enum cfg c, size_t size, int sockbuf, const char *kind,
+		 long long param, int rep)
 {
 	struct sink s = {};
 	bool stalled = false;
@@ -361,7 +399,7 @@ static void run_tput(enum cfg c, size_t size, int rep)
 	int cfd;
 
 	frame(msg, size);
-	pair(c, &cfd, &s.fd);
+	pair_bufs(c, sockbuf, &cfd, &s.fd);
 	pthread_create(&t, NULL, sink_thread, &s);
 	cpu = cpu_busy();
 	start = stap_now();
@@ -371,18 +409,35 @@ static void run_tput(enum cfg c, size_t size, int rep)
 	pthread_join(t, NULL);
 	cpu = cpu_busy() - cpu;
 	if (stalled || s.stalled) {
-		printf("tput\t%s\t%zu\t%d\tstalled\n", cfg_names[c], size,
-		       rep);
+		printf("%s\t%s\t%lld\t%d\tstalled\n", kind, cfg_names[c],
+		       param, rep);
 		goto out;
 	}
-	printf("tput\t%s\t%zu\t%d\t%.0f\t%.3f\t%.2f\n", cfg_names[c], size,
-	       rep, s.bytes / size / (s.end - start),
+	printf("%s\t%s\t%lld\t%d\t%.0f\t%.3f\t%.2f\n", kind, cfg_names[c],
+	       param, rep, s.bytes / size / (s.end - start),
 	       s.bytes / (s.end - start) / 1e6,
 	       cpu * 1e6 / (s.bytes / size));
 out:
 	close_now(cfd);
 	close_now(s.fd);
 	free(msg);
+}
+
+static void run_tput(enum cfg c, size_t size, int rep)
+{
+	tput(c, size, 0, "tput", size, rep);
+}
+
+/* TLS records (a 4-byte length, 16 KiB of plaintext, 5 bytes of header
+ * and 16 of tag) through socket buffers of @sockbuf bytes: the window
+ * closes and reopens for every record.
+ */
+static void run_small(enum cfg c, int sockbuf, int rep)
+{
+	/* The relay's own sockets would not have them */
+	if (c == CFG_RELAY)
+		return;
+	tput(c, 4 + 16384 + 5 + 16, sockbuf, "small", sockbuf, rep);
 }
 
 static int recv_all(int fd, void *buf, size_t len)
@@ -648,20 +703,23 @@ static void setup(void)
 			   skel->progs.bench_parse))
 		die("sockmap programs");
 	listen_fd = stap_listen(AF_INET, &listen_port);
-	if (listen_fd < 0)
+	small_fd = stap_listen(AF_INET, &small_port);
+	if (listen_fd < 0 || small_fd < 0)
 		die("listen");
 	relay_start();
 }
 
 static const char usage_text[] =
-"Usage: stap_bench [-r REPS] [-d SECONDS] [-s SEED] [-c CFGS] [-q] [-P]\n"
+"Usage: stap_bench [-r REPS] [-d SECONDS] [-s SEED] [-c CFGS] [-w WORKLOADS]\n"
+"                  [-q] [-P]\n"
 "\n"
 "Measure plain TCP, stap (pass-all; parser and deny-list), sockmap (same\n"
 "programs) and a userspace relay (same framing and deny-list) on\n"
 "loopback: one-way throughput per message size (64 B, 1 KiB, 16 KiB,\n"
-"64 KiB; one message per send()), request/response latency (64 B, 1 KiB),\n"
-"and 1, 10, 100, 1000 concurrent connections (throughput of 1 KiB\n"
-"messages, kernel memory per connection: Slab + Percpu).\n"
+"64 KiB; one message per send()), the same for TLS-sized records through\n"
+"4 KiB socket buffers, request/response latency (64 B, 1 KiB), and 1,\n"
+"10, 100, 1000 concurrent connections (throughput of 1 KiB messages,\n"
+"kernel memory per connection: Slab + Percpu).\n"
 "Prints one tab-separated line per measurement.\n"
 "\n"
 "  -r REPS     repetitions (default 5)\n"
@@ -669,6 +727,8 @@ static const char usage_text[] =
 "  -s SEED     seed of the configuration order (default 1)\n"
 "  -c CFGS     these configurations (comma-separated: tcp, stap-pass,\n"
 "              stap-deny, sockmap, relay; sockmap-strp only when named)\n"
+"  -w WORKLOADS  these workloads (comma-separated: tput, small, rr, scale;\n"
+"              default all)\n"
 "  -q          quick: 1 repetition, 0.2 s, up to 100 connections\n"
 "  -P          no pinning (by default the sender runs on CPU 0 and its\n"
 "              peer thread, sink, echo or relay, on CPU 1)\n";
@@ -685,10 +745,14 @@ int main(int argc, char **argv)
 	static const int conns[] = { 1, 10, 100, 1000 };
 	int reps = 5, order[CFG_MAX], i, k, rep, c, nconns = 4;
 	unsigned int seed = 1;
+	const char *workloads = "tput,small,rr,scale";
 	struct utsname u;
 
-	while ((c = getopt(argc, argv, "r:d:s:c:qPh")) != -1) {
+	while ((c = getopt(argc, argv, "r:d:s:c:w:qPh")) != -1) {
 		switch (c) {
+		case 'w':
+			workloads = optarg;
+			break;
 		case 'c':
 			cfg_mask = 0;
 			for (i = 0; i < CFG_MAX; i++)
@@ -738,17 +802,22 @@ int main(int argc, char **argv)
 	for (i = 0; i < CFG_MAX; i++)
 		order[i] = i;
 	for (rep = 1; rep <= reps; rep++) {
-		for (k = 0; k < 4; k++) {
+		for (k = 0; k < 4 && cfg_listed(workloads, "tput"); k++) {
 			shuffle(order, CFG_MAX, &seed);
 			for (i = 0; i < CFG_MAX; i++)
 				RUN(run_tput, order[i], tput_sizes[k], rep);
 		}
-		for (k = 0; k < 2; k++) {
+		if (cfg_listed(workloads, "small")) {
+			shuffle(order, CFG_MAX, &seed);
+			for (i = 0; i < CFG_MAX; i++)
+				RUN(run_small, order[i], 4096, rep);
+		}
+		for (k = 0; k < 2 && cfg_listed(workloads, "rr"); k++) {
 			shuffle(order, CFG_MAX, &seed);
 			for (i = 0; i < CFG_MAX; i++)
 				RUN(run_rr, order[i], rr_sizes[k], rep);
 		}
-		for (k = 0; k < nconns; k++) {
+		for (k = 0; k < nconns && cfg_listed(workloads, "scale"); k++) {
 			shuffle(order, CFG_MAX, &seed);
 			for (i = 0; i < CFG_MAX; i++)
 				RUN(run_scale, order[i], conns[k], rep);

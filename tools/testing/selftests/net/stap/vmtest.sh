@@ -49,6 +49,8 @@ Environment:
               costs nothing, so rates repeat from run to run (make bench)
   VMTEST_KVM_DEV
               the KVM device to use (default /dev/kvm)
+  VMTEST_KARGS
+              more guest kernel parameters (e.g. slub_debug=FZPU)
 
 Exit status: COMMAND's status; 124 on timeout; 125 when the guest kernel
 reported a splat; 126 when the guest did not run COMMAND.
@@ -185,6 +187,7 @@ KARGS=
 case "$RELEASE" in
 [7-9].*) KARGS="highres=off" ;;
 esac
+KARGS="$KARGS ${VMTEST_KARGS:-}"
 
 if [ $MODULE_SET -eq 0 ]; then
 	MODULE=$PROJ/build/$TAG/net/stap/stap.ko
