@@ -297,7 +297,17 @@ build_sparse() {
 	echo "$dir/bin/sparse"
 }
 
+# lock NAME: hold $CACHE/.lock-NAME until this script exits. A second
+# kernel.sh preparing the same entry (another make, a CI run in another
+# clone) waits for the first instead of building over it.
+lock() {
+	mkdir -p "$CACHE"
+	exec 9> "$CACHE/.lock-$1"
+	flock 9 || die "cannot lock $CACHE/.lock-$1"
+}
+
 prepare() {
+	lock "$1"
 	case "$1" in
 	6.1|6.12) prepare_debian "$1" ;;
 	7.3) prepare_source "$1" ;;
@@ -310,6 +320,7 @@ main() {
 	[ -n "$what" ] ||
 		die "usage: kernel.sh prepare|kdir|image|modules|src|headers-debs VER"
 	if [ "$what" = sparse ]; then
+		lock sparse
 		build_sparse
 		return
 	fi
@@ -322,6 +333,7 @@ main() {
 	fi
 	if [ "$what" = src ]; then
 		[ "$ver" = 7.3 ] || die "only 7.3 is built from source"
+		lock "$ver"
 		fetch_source "$ver"
 		return
 	fi
