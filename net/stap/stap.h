@@ -127,6 +127,14 @@ enum stap_verdict {
 	STAP_MSG_ABORT,		/* free it and abort the connection */
 };
 
+/* The socket lock in either form: owned by a process, or bh-locked in
+ * softirq (which frames only when no process owns the socket).
+ */
+static inline void stap_assert_locked(const struct sock *sk)
+{
+	lockdep_assert(lockdep_sock_is_held(sk));
+}
+
 /* stap_abort.c */
 extern struct workqueue_struct *stap_wq;
 
@@ -152,7 +160,10 @@ static inline void stap_ctx_put(struct stap_context *ctx)
  *	at once when @delay is 0
  *
  * The queued work holds @sk and @ctx until it has run, or until
- * stap_ctx_free() cancels it.
+ * stap_ctx_free() cancels it. Only an attached context queues work: the
+ * caller's lock keeps @sk alive for sock_hold(), and once detached
+ * nothing queues any more, so stap_ctx_free() cancels what is queued
+ * without racing a new one.
  *
  * Context: Any context, the socket locked.
  */
@@ -160,17 +171,18 @@ static inline void stap_queue_work(struct sock *sk, struct stap_context *ctx,
 				   enum stap_work_bit what,
 				   unsigned long delay)
 {
-	bool queued;
+	bool pending;
 
+	stap_assert_locked(sk);
 	set_bit(what, &ctx->todo);
 	sock_hold(sk);
 	refcount_inc(&ctx->refs);
 	if (delay)
-		queued = !queue_delayed_work(stap_wq, &ctx->work, delay);
+		pending = !queue_delayed_work(stap_wq, &ctx->work, delay);
 	else
-		queued = mod_delayed_work(stap_wq, &ctx->work, 0);
-	/* Already queued: that one holds them */
-	if (queued) {
+		pending = mod_delayed_work(stap_wq, &ctx->work, 0);
+	/* Already pending: that one holds them */
+	if (pending) {
 		refcount_dec(&ctx->refs);
 		sock_put(sk);
 	}
@@ -210,20 +222,12 @@ static inline int stap_parse_errno(int err)
 	return -err;
 }
 
-/* The socket lock in either form: owned by a process, or bh-locked in
- * softirq (which frames only when no process owns the socket).
- */
-static inline void stap_assert_locked(const struct sock *sk)
-{
-	lockdep_assert(lockdep_sock_is_held(sk));
-}
-
 /* stap_rx.c */
 int stap_rx_init(struct sock *sk, struct stap_context *ctx);
 void stap_rx_start(struct sock *sk, struct stap_context *ctx);
 void stap_rx_start_clone(struct sock *sk, struct stap_context *ctx);
 void stap_rx_stop(struct sock *sk, struct stap_context *ctx);
-void stap_rx_retry(struct sock *sk, struct stap_context *ctx);
+void stap_rx_ungate(struct sock *sk, struct stap_context *ctx);
 bool stap_rx_has_unread(const struct stap_context *ctx);
 void stap_rx_data_ready(struct sock *sk);
 void stap_rx_release_cb(struct sock *sk);

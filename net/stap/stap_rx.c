@@ -368,10 +368,16 @@ void stap_rx_release_cb(struct sock *sk)
 	}
 }
 
-/* Reopen the gate once the application has read enough, and frame what
- * waited in TCP meanwhile. Called with the socket owned.
+/**
+ * stap_rx_ungate() - reopen the gate once the application has read enough
+ * @sk: socket, owned by the caller
+ * @ctx: its context
+ *
+ * Frames what waited in TCP meanwhile, and queues the message held back
+ * for memory if there is room now: the reader's paths and the context's
+ * work (STAP_WORK_RX_RETRY) call it.
  */
-static void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
+void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_rx *rx = &ctx->rx;
 
@@ -756,18 +762,6 @@ int stap_rx_ioctl(struct sock *sk, int cmd, int *karg)
 	default:
 		return ctx->sk_proto->ioctl(sk, cmd, karg);
 	}
-}
-
-/**
- * stap_rx_retry() - try again to queue the message held back for memory
- * @sk: socket, owned by the caller
- * @ctx: its context
- *
- * Called from the context's work (STAP_WORK_RX_RETRY).
- */
-void stap_rx_retry(struct sock *sk, struct stap_context *ctx)
-{
-	stap_rx_ungate(sk, ctx);
 }
 
 /* The direction's parser, for stap_strp_feed() */
