@@ -234,12 +234,20 @@ static inline size_t stap_lp_msg(char *buf, const void *payload, uint32_t len)
 	return len + 4;
 }
 
-/* Wait up to 5 s for urgent data at @fd (POLLPRI). */
+/* How long a condition may take to come. Every wait is for something
+ * that must come: only a failing test waits it out. Under emulation the
+ * 7.3 debug kernel on a loaded host took more than 5 s to fill the
+ * buffers of an 8 MiB send (tx.shutdown_wakes_blocked_sender).
+ */
+#define STAP_WAIT_SECS	30
+
+/* Wait up to STAP_WAIT_SECS for urgent data at @fd (POLLPRI). */
 static inline int stap_wait_urgent(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLPRI };
 
-	return poll(&p, 1, 5000) == 1 && (p.revents & POLLPRI) ? 0 : -1;
+	return poll(&p, 1, STAP_WAIT_SECS * 1000) == 1 &&
+	       (p.revents & POLLPRI) ? 0 : -1;
 }
 
 /* SIOCATMARK: 1 at the urgent mark, 0 elsewhere, -1 on error */
@@ -250,9 +258,11 @@ static inline int stap_atmark(int fd)
 	return ioctl(fd, SIOCATMARK, &v) ? -1 : v;
 }
 
-/* Poll @cond every millisecond for up to 5 s: 0 once it holds, else -1 */
+/* Poll @cond every millisecond for up to STAP_WAIT_SECS: 0 once it holds,
+ * else -1
+ */
 #define stap_wait_until(cond) ({				\
-	double __end = stap_now() + 5;				\
+	double __end = stap_now() + STAP_WAIT_SECS;		\
 	int __ret = -1;						\
 								\
 	do {							\
@@ -273,8 +283,9 @@ static inline int stap_outq(int fd)
 	return ioctl(fd, SIOCOUTQ, &v) ? -1 : v;
 }
 
-/* Wait up to 5 s until the peer has acknowledged all that @fd sent
- * (SIOCOUTQ 0): it has received it, and a tapped peer has framed it.
+/* Wait up to STAP_WAIT_SECS until the peer has acknowledged all that @fd
+ * sent (SIOCOUTQ 0): it has received it, and a tapped peer has framed
+ * it.
  */
 static inline int stap_wait_acked(int fd)
 {
@@ -289,20 +300,20 @@ static inline int stap_inq(int fd)
 	return ioctl(fd, SIOCINQ, &v) ? -1 : v;
 }
 
-/* Wait up to 5 s until a read of @fd would return @n bytes */
+/* Wait up to STAP_WAIT_SECS until a read of @fd would return @n bytes */
 static inline int stap_wait_inq(int fd, int n)
 {
 	return stap_wait_until(stap_inq(fd) == n);
 }
 
-/* Wait up to 5 s for the end of the connection at @fd: a reset or
- * both directions shut (POLLERR or POLLHUP).
+/* Wait up to STAP_WAIT_SECS for the end of the connection at @fd: a reset
+ * or both directions shut (POLLERR or POLLHUP).
  */
 static inline int stap_wait_hup(int fd)
 {
 	struct pollfd p = { .fd = fd };
 
-	return poll(&p, 1, 5000) == 1 &&
+	return poll(&p, 1, STAP_WAIT_SECS * 1000) == 1 &&
 	       (p.revents & (POLLERR | POLLHUP)) ? 0 : -1;
 }
 
@@ -365,8 +376,8 @@ static inline bool stap_sleeps_in(pid_t tid, long nr)
 	return strtol(buf, &p, 10) == nr && p != buf;
 }
 
-/* Wait up to 5 s until thread @tid sleeps in system call @nr (SYS_*):
- * blocked there, not merely on its way in.
+/* Wait up to STAP_WAIT_SECS until thread @tid sleeps in system call @nr
+ * (SYS_*): blocked there, not merely on its way in.
  */
 static inline int stap_wait_blocked(pid_t tid, long nr)
 {
