@@ -197,14 +197,8 @@ static bool pin = true;
  */
 static void pin_self(int cpu)
 {
-	cpu_set_t set;
-
-	if (!pin || cpu >= sysconf(_SC_NPROCESSORS_ONLN))
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
-		die("pthread_setaffinity_np");
+	if (pin && stap_pin_cpu(cpu))
+		die("sched_setaffinity");
 }
 
 static void *relay_thread(void *arg)
@@ -285,13 +279,6 @@ static void sockmap_add(int fd, bool strp)
 	key = (key + 1) % 4096;
 }
 
-static int set_bufs(int fd, int buf)
-{
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)))
-		return -1;
-	return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-}
-
 /* A client of @port whose buffers are @sockbuf bytes (0: the defaults)
  * before it connects, so that the handshake's window scale fits them
  */
@@ -301,7 +288,7 @@ static int connect_bufs(unsigned short port, int sockbuf)
 	socklen_t len = stap_loopback(AF_INET, &ss, port);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (fd < 0 || (sockbuf && set_bufs(fd, sockbuf)) ||
+	if (fd < 0 || (sockbuf && stap_set_bufs(fd, sockbuf)) ||
 	    connect(fd, (struct sockaddr *)&ss, len))
 		die("connect");
 	return fd;
@@ -316,7 +303,7 @@ static void pair_bufs(enum cfg c, int sockbuf, int *cfd, int *sfd)
 	struct timeval stall = { .tv_sec = STALL_SECS };
 	int one = 1, lfd = sockbuf ? small_fd : listen_fd;
 
-	if (sockbuf && set_bufs(small_fd, sockbuf))
+	if (sockbuf && stap_set_bufs(small_fd, sockbuf))
 		die("SO_RCVBUF/SO_SNDBUF");
 	*cfd = connect_bufs(c == CFG_RELAY ? relay_port :
 			    sockbuf ? small_port : listen_port, sockbuf);

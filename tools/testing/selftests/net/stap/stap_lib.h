@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -66,6 +67,28 @@ static inline socklen_t stap_loopback(int family, struct sockaddr_storage *ss,
 	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	a->sin_port = htons(port);
 	return sizeof(*a);
+}
+
+/* SO_RCVBUF and SO_SNDBUF of @fd to @buf bytes: 0, or -1 with errno */
+static inline int stap_set_bufs(int fd, int buf)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)))
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+}
+
+/* Run the calling thread on @cpu only; nothing when there is no such
+ * CPU. Return: 0, or -1 with errno.
+ */
+static inline int stap_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu >= sysconf(_SC_NPROCESSORS_ONLN))
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
 }
 
 /* Seconds on the monotonic clock. */

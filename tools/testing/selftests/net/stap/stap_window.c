@@ -69,7 +69,6 @@ struct stream {
 	int sfd;
 	char *stream;
 	size_t len;
-	size_t records;
 };
 
 FIXTURE(win)
@@ -227,13 +226,6 @@ static long long probe0_hits(void)
 	return ret;
 }
 
-static int set_bufs(int fd, int buf)
-{
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)))
-		return -1;
-	return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-}
-
 /* A loopback pair whose buffers are set before the handshake, so that
  * the window scale fits them, as an application setting them early has.
  */
@@ -246,7 +238,8 @@ static int small_pair(int buf, int *cfd, int *sfd)
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	*cfd = socket(AF_INET, SOCK_STREAM, 0);
 	*sfd = -1;
-	if (lfd < 0 || *cfd < 0 || set_bufs(lfd, buf) || set_bufs(*cfd, buf))
+	if (lfd < 0 || *cfd < 0 || stap_set_bufs(lfd, buf) ||
+	    stap_set_bufs(*cfd, buf))
 		goto out;
 	sl = stap_loopback(AF_INET, &ss, 0);
 	if (bind(lfd, (struct sockaddr *)&ss, sl) || listen(lfd, 1))
@@ -305,8 +298,7 @@ FIXTURE_SETUP(win)
 	ASSERT_EQ(system("ip link set lo up"), 0);
 	self->skel = stap_skel_open();
 	ASSERT_NE(self->skel, NULL);
-	self->s.records = bulk_records(variant->buf);
-	self->s.stream = make_stream(self->s.records, REC_PAYLOAD,
+	self->s.stream = make_stream(bulk_records(variant->buf), REC_PAYLOAD,
 				     &self->s.len);
 	ASSERT_NE(self->s.stream, NULL);
 	ASSERT_EQ(small_pair(variant->buf, &self->s.cfd, &self->s.sfd), 0);
@@ -357,18 +349,6 @@ static void expect_no_timers(struct __test_metadata *_metadata,
 	EXPECT_EQ(probe0_hits() - probe0, 0);
 }
 
-/* Pin the calling thread to @cpu, when there is such a CPU */
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu >= sysconf(_SC_NPROCESSORS_ONLN))
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 /* Blocking: a child writes the stream, the test reads it in reads of
  * @rsize bytes. @pinned puts the writer on CPU 0 and the reader on
  * CPU 1, so that both run at once, as stap_bench's do.
@@ -386,7 +366,7 @@ static void bulk_blocking(struct __test_metadata *_metadata,
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pinned)
-		pin(pid ? 1 : 0);
+		stap_pin_cpu(pid ? 1 : 0);
 	if (!pid)
 		_exit(stap_write_all(self->cfd, self->stream, self->len) ||
 		      shutdown(self->cfd, SHUT_WR));
@@ -534,6 +514,12 @@ TEST_F(win, bulk_select)
 	expect_no_timers(_metadata, self->probe0);
 }
 
+/* Record @i of the stream, round robin */
+static const char *record(const struct stream *s, int i)
+{
+	return s->stream + (i % (s->len / REC_LEN)) * REC_LEN;
+}
+
 /* Request and response: a small request from the client, a record back
  * from the server, RR_ROUNDS times, each end blocking.
  */
@@ -554,8 +540,7 @@ TEST_F(win, request_response)
 		for (i = 0; i < RR_ROUNDS; i++)
 			if (stap_read_all(self->s.sfd, got, sizeof(got)) ||
 			    memcmp(got, req, sizeof(req)) ||
-			    stap_write_all(self->s.sfd, self->s.stream +
-					   (i % self->s.records) * REC_LEN,
+			    stap_write_all(self->s.sfd, record(&self->s, i),
 					   REC_LEN))
 				_exit(1);
 		_exit(0);
@@ -563,8 +548,7 @@ TEST_F(win, request_response)
 	for (i = 0; i < RR_ROUNDS; i++) {
 		ASSERT_EQ(stap_write_all(self->s.cfd, req, sizeof(req)), 0);
 		ASSERT_EQ(stap_read_all(self->s.cfd, resp, REC_LEN), 0);
-		ASSERT_EQ(memcmp(resp, self->s.stream +
-				 (i % self->s.records) * REC_LEN, REC_LEN), 0);
+		ASSERT_EQ(memcmp(resp, record(&self->s, i), REC_LEN), 0);
 	}
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	EXPECT_EQ(status, 0);
