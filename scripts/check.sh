@@ -66,6 +66,9 @@ count_tap() {
 			skip=$((skip + s))
 			[ "$f" -eq 0 ] || failed+=("kselftests on $k")
 			totals=1 ;;
+		"# not ok "*|"# # not ok "*)
+			# name the failed case: CI shows only this output
+			failed+=("${line##*not ok } on $k") ;;
 		"ok "*" selftests: "*)
 			[ $totals -eq 1 ] || pass=$((pass + 1))
 			totals=0 ;;
