@@ -47,6 +47,7 @@ enum {
 	STAP_MIB_PARSEERRORS,
 	STAP_MIB_BADVERDICTS,
 	STAP_MIB_OVERSIZEMSGS,
+	STAP_MIB_NOMEMABORTS,
 	STAP_MIB_CURRSOCKETS,	/* sockets tapped now */
 	STAP_MIB_SOCKETS,	/* sockets ever tapped */
 	__STAP_MIB_MAX
@@ -220,6 +221,12 @@ static inline int stap_parse_errno(int err)
 	if (err != -EMSGSIZE && err != -ENOMEM && err != -EPROTO)
 		err = -EBADMSG;
 	return -err;
+}
+
+/* The counter of a framing failure: no memory is not the peer's fault */
+static inline int stap_framing_mib(int err)
+{
+	return err == -ENOMEM ? STAP_MIB_NOMEMABORTS : STAP_MIB_PARSEERRORS;
 }
 
 /* stap_rx.c */

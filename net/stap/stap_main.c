@@ -643,6 +643,7 @@ static int stap_info_put_stats(struct sk_buff *skb,
 		{ STAP_STATS_PARSE_ERRORS,	&st->parse_errors },
 		{ STAP_STATS_BAD_VERDICTS,	&st->bad_verdicts },
 		{ STAP_STATS_OVERSIZE_MSGS,	&st->oversize_msgs },
+		{ STAP_STATS_NOMEM_ABORTS,	&st->nomem_aborts },
 	};
 	struct nlattr *nest;
 	int i;

@@ -28,6 +28,7 @@ static const char * const stap_mib_names[__STAP_MIB_MAX] = {
 	[STAP_MIB_PARSEERRORS]	= "StapParseErrors",
 	[STAP_MIB_BADVERDICTS]	= "StapBadVerdicts",
 	[STAP_MIB_OVERSIZEMSGS]	= "StapOversizeMsgs",
+	[STAP_MIB_NOMEMABORTS]	= "StapNoMemAborts",
 };
 
 /* Called in process context when /proc/net/stap_stat is read. */

@@ -50,12 +50,14 @@ static void stap_rx_grow_rcvbuf(struct sock *sk, unsigned int len)
 		WRITE_ONCE(sk->sk_rcvbuf, want);
 }
 
-/* A framing error: readers get its errno once the queue is empty */
+/* A framing error, or no memory for a message: readers get its errno
+ * once the queue is empty.
+ */
 static void stap_rx_parse_error(struct sock *sk, struct stap_context *ctx,
 				int err)
 {
 	trace_stap_strp_error(sk, false, err);
-	stap_stat_add(sk, ctx, STAP_MIB_PARSEERRORS, 1);
+	stap_stat_add(sk, ctx, stap_framing_mib(err), 1);
 	stap_rx_abort(sk, ctx, stap_parse_errno(err));
 }
 
@@ -173,7 +175,7 @@ static int stap_rx_chunk(struct sock *sk, struct stap_context *ctx,
 
 	msg = stap_strp_view(skb, off, len);
 	if (unlikely(!msg)) {
-		stap_rx_abort(sk, ctx, ENOMEM);
+		stap_rx_parse_error(sk, ctx, -ENOMEM);
 		return 0;
 	}
 	stap_rx_deliver(sk, ctx, msg);

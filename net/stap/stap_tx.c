@@ -174,12 +174,14 @@ static bool stap_tx_recharge(struct sock *sk, unsigned int old,
 	return true;
 }
 
-/* A framing error: this and every later send fail with its errno */
+/* A framing error, or no memory for a message: this and every later send
+ * fail with its errno.
+ */
 static void stap_tx_parse_error(struct sock *sk, struct stap_context *ctx,
 				int err)
 {
 	trace_stap_strp_error(sk, true, err);
-	stap_stat_add(sk, ctx, STAP_MIB_PARSEERRORS, 1);
+	stap_stat_add(sk, ctx, stap_framing_mib(err), 1);
 	stap_tx_abort(sk, ctx, stap_parse_errno(err));
 }
 

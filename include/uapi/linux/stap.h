@@ -74,6 +74,8 @@ struct stap_params {
  * @parse_errors: parser errors, truncated and oversize messages
  * @bad_verdicts: verdicts other than DROP, PASS and DISCONNECT
  * @oversize_msgs: messages larger than the limit (also in @parse_errors)
+ * @nomem_aborts: directions whose framing stopped because memory for a
+ *	message could not be allocated; their readers or senders get ENOMEM
  */
 struct stap_stats {
 	__u64	rx_pass_msgs;
@@ -88,6 +90,7 @@ struct stap_stats {
 	__u64	parse_errors;
 	__u64	bad_verdicts;
 	__u64	oversize_msgs;
+	__u64	nomem_aborts;
 };
 
 /* sock_diag: the INET_DIAG_ULP_INFO nest of a socket with the stap ULP
@@ -126,6 +129,7 @@ enum {
 	STAP_STATS_PARSE_ERRORS,
 	STAP_STATS_BAD_VERDICTS,
 	STAP_STATS_OVERSIZE_MSGS,
+	STAP_STATS_NOMEM_ABORTS,
 	__STAP_STATS_MAX
 };
 

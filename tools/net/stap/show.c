@@ -83,7 +83,8 @@ static const struct tap_field stat_fields[] = {
 	STAT(STAP_STATS_DISCONNECTS, disconnects, "\tdisconnects %llu "),
 	STAT(STAP_STATS_PARSE_ERRORS, parse_errors, "parse_errors %llu "),
 	STAT(STAP_STATS_BAD_VERDICTS, bad_verdicts, "bad_verdicts %llu "),
-	STAT(STAP_STATS_OVERSIZE_MSGS, oversize_msgs, "oversize %llu\n"),
+	STAT(STAP_STATS_OVERSIZE_MSGS, oversize_msgs, "oversize %llu "),
+	STAT(STAP_STATS_NOMEM_ABORTS, nomem_aborts, "nomem_aborts %llu\n"),
 };
 
 static void usage(FILE *f)
