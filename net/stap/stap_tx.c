@@ -256,7 +256,9 @@ static int stap_tx_copy_frag(struct sock *sk, struct sk_buff *skb,
 
 /* Copy up to @size bytes from @msg into page fragments, as tcp_sendmsg()
  * fills its skbs (and sockmap its messages): TCP then takes the pages by
- * reference, so the bytes are copied once, as without stap.
+ * reference, so the bytes are copied once, as without stap. No skb or no
+ * page: NULL with *@err 0, and the caller waits for memory, as
+ * tcp_sendmsg_locked() does.
  */
 static struct sk_buff *stap_tx_copy(struct sock *sk, struct msghdr *msg,
 				    size_t size, int *err)
@@ -265,7 +267,7 @@ static struct sk_buff *stap_tx_copy(struct sock *sk, struct msghdr *msg,
 	struct sk_buff *skb;
 	int n = 0;
 
-	*err = -ENOBUFS;
+	*err = 0;
 	skb = alloc_skb(0, sk->sk_allocation);
 	if (!skb)
 		return NULL;
@@ -276,9 +278,7 @@ static struct sk_buff *stap_tx_copy(struct sock *sk, struct msghdr *msg,
 		if (n <= 0)
 			break;
 	}
-	/* A fault after some bytes: those are sent, the next take fails.
-	 * No page (memory pressure): 0, the caller waits for memory.
-	 */
+	/* A fault after some bytes: those are sent, the next take fails */
 	if (!skb->len) {
 		*err = n;
 		kfree_skb(skb);
@@ -287,14 +287,16 @@ static struct sk_buff *stap_tx_copy(struct sock *sk, struct msghdr *msg,
 	return skb;
 }
 
-/* Take references on up to @size bytes of the pages @msg carries. */
+/* Take references on up to @size bytes of the pages @msg carries. No
+ * skb: NULL with *@err 0, the caller waits for memory.
+ */
 static struct sk_buff *stap_tx_splice(struct sock *sk, struct msghdr *msg,
 				      size_t size, int *err)
 {
 	struct sk_buff *skb;
 	ssize_t n;
 
-	*err = -ENOBUFS;
+	*err = 0;
 	skb = alloc_skb(0, sk->sk_allocation);
 	if (!skb)
 		return NULL;
