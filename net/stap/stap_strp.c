@@ -13,6 +13,7 @@
  * for TLS records.
  */
 
+#include <linux/error-injection.h>
 #include <linux/if_packet.h>
 #include <linux/skbuff.h>
 
@@ -36,7 +37,8 @@ static void stap_strp_set_truesize(struct sk_buff *skb)
  * @off: offset of the first byte in @skb
  * @len: bytes
  *
- * Callable in any context (GFP_ATOMIC).
+ * Callable in any context (GFP_ATOMIC). The allocation of every message
+ * handed to a verdict: fail_function can fail it (error injection).
  *
  * Return: the new skb, whose first byte is the one at @off, or NULL.
  */
@@ -61,6 +63,7 @@ struct sk_buff *stap_strp_view(struct sk_buff *skb, unsigned int off,
 		stap_strp_set_truesize(view);
 	return view;
 }
+ALLOW_ERROR_INJECTION(stap_strp_view, NULL);
 
 /* Before the first skb is chained to @strp->head: give it a frag_list of
  * its own, or, when it has one already, make it the first skb of a new
