@@ -4,6 +4,8 @@
 #
 #   make run        build everything and show stap working inside a VM
 #   make check      build everything, run every gate and test
+#   make check-faults  the fault-injection run at length, on 7.3 only
+#                   (FAULT_SECONDS per round, FAULT_SEEDS for the fuzzer)
 #   make patches    the upstream series (git format-patch) in build/patches
 #
 # KVER selects the kernel (6.1, 6.12 or 7.3; default 6.1). Kernels and
@@ -74,7 +76,7 @@ MOD_SRCS	:= $(filter-out %.mod.c,$(wildcard $(TOP)/net/stap/*.[ch])) \
 		   $(TOP)/net/stap/Kconfig
 
 .PHONY: all deps module modules selftests samples tools run check lint patches intree-check \
-	vm-tests splat-test run_tests bench clean help install install-module \
+	vm-tests splat-test run_tests bench check-faults clean help install install-module \
 	install-tools install-dkms deb
 
 all: module $(if $(KDIR),,selftests) samples tools
@@ -193,6 +195,16 @@ intree-check: deps
 
 check: deps
 	@bash $(TOP)/scripts/check.sh
+
+# make check runs each fault test once, briefly; this runs them longer
+FAULT_SECONDS	?= 60
+FAULT_SEEDS	?= 4,5,6,7,8,9
+check-faults: deps selftests
+	@$(MAKE) --no-print-directory module KVER=7.3
+	@$(VMTEST) -k 7.3 -t 7200 -- sh -c 'cd $(KSFT_OUT) && ./stap_faults && \
+		STAP_STRESS_FAULT_SECONDS=$(FAULT_SECONDS) ./stap_stress -t faults && \
+		STAP_FUZZ_FAULT_SEEDS=$(FAULT_SEEDS) STAP_FUZZ_OPS=500 \
+		./stap_fuzz -t faults'
 
 clean:
 	rm -rf $(BUILD)

@@ -9,6 +9,11 @@
  * not checked; the test passes when the kernel survives without a splat
  * (vmtest checks the log), no call hangs, and every socket and program is
  * gone at the end. A seed that finds a bug becomes a test of its own.
+ *
+ * fuzz.faults runs seeds 4 and 5 (STAP_FUZZ_FAULT_SEEDS) with failslab
+ * and fail_page_alloc on stap's allocations (stap_fault.h): the even
+ * seed's faults reach softirq, bounded by a count; the odd seed's only
+ * the fuzzer's own threads.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +26,7 @@
 #include <bpf/bpf.h>
 
 #include "stap_lib.h"
+#include "stap_fault.h"
 #include "stap_test_progs.h"
 #include "../../kselftest_harness.h"
 
@@ -344,6 +350,44 @@ TEST_F_TIMEOUT(fuzz, seeds, 1500)
 		TH_LOG("seed %s", tok);
 		fuzz_seed(_metadata, strtoul(tok, NULL, 0),
 			  ops ? strtoul(ops, NULL, 0) : 2000);
+	}
+	free(list);
+	TH_LOG("%lu calls", n_ops);
+	for (i = 0; i < 100 && stap_count_progs() != progs0; i++)
+		usleep(100000);
+	EXPECT_EQ(stap_count_progs(), progs0);
+}
+
+TEST_F_TIMEOUT(fuzz, faults, 1500)
+{
+	const char *seeds = getenv("STAP_FUZZ_FAULT_SEEDS") ?: "4,5";
+	const char *ops = getenv("STAP_FUZZ_OPS");
+	unsigned int progs0, seed, i;
+	char *list, *tok, *save;
+	bool tf;
+
+	if (!stap_available())
+		SKIP(return, "stap module not loaded");
+	if (!stap_fault_available())
+		SKIP(return, "no fault injection in this kernel");
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(stap_fault_lock_memory(), 0);
+	progs0 = stap_count_progs();
+	list = strdup(seeds);
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		seed = strtoul(tok, NULL, 0);
+		tf = seed % 2;
+		TH_LOG("seed %u, %s", seed,
+		       tf ? "task-filtered" : "softirq too");
+		ASSERT_EQ(stap_fault_arm("failslab", 10, tf ? -1 : 300, tf), 0);
+		ASSERT_EQ(stap_fault_arm("fail_page_alloc", 10, tf ? -1 : 300,
+					 tf), 0);
+		ASSERT_EQ(stap_make_it_fail(tf), 0);
+		fuzz_seed(_metadata, seed, ops ? strtoul(ops, NULL, 0) : 2000);
+		stap_make_it_fail(false);
+		stap_fault_disarm("failslab");
+		stap_fault_disarm("fail_page_alloc");
 	}
 	free(list);
 	TH_LOG("%lu calls", n_ops);

@@ -11,6 +11,12 @@
  * case what arrived must still be a prefix. The run is bounded by
  * STAP_STRESS_SECONDS (default 60) and ends clean: no BPF program or
  * socket left, and the module unloads once the sockets are gone.
+ *
+ * stress.faults runs the same under failslab and fail_page_alloc on
+ * stap's allocations (stap_fault.h), STAP_STRESS_FAULT_SECONDS (default
+ * 10) per setting. A stream may then also end early with ENOMEM, which
+ * must be the errno of a direction stap aborted for want of memory
+ * (StapNoMemAborts): what came before it is still checked byte for byte.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +31,7 @@
 #include <bpf/bpf.h>
 
 #include "stap_lib.h"
+#include "stap_fault.h"
 #include "stap_test_progs.h"
 #include "../../kselftest_harness.h"
 
@@ -35,6 +42,8 @@ static struct stap_test_bpf *skel;
 static double deadline;
 static atomic_ulong n_conns, n_msgs, n_bytes, n_pass, n_drop, n_abort;
 static atomic_ulong n_churn, n_attach_live, n_errors;
+static atomic_ulong n_nomem, n_tap_nomem;
+static bool faults;		/* ENOMEM may end a stream */
 
 #define FAILF(...) do {					\
 	fprintf(stderr, "# stress: " __VA_ARGS__);		\
@@ -72,6 +81,20 @@ struct pair {
 	atomic_bool aborted;
 	struct stream dir[2];
 };
+
+/* Under faults, a stream ended by ENOMEM ends its connection: both sides
+ * shut down, so the other threads of the pair return at once.
+ */
+static bool nomem_ends(struct pair *pr, int err)
+{
+	if (!faults || err != ENOMEM)
+		return false;
+	atomic_fetch_add(&n_nomem, 1);
+	atomic_store(&pr->aborted, true);
+	shutdown(pr->fd[0], SHUT_RDWR);
+	shutdown(pr->fd[1], SHUT_RDWR);
+	return true;
+}
 
 static int send_chunk(int fd, const char *p, size_t n, unsigned int *seed,
 		      int *memfd, int pipefd[2])
@@ -145,7 +168,8 @@ static void *writer(void *arg)
 			r = send_chunk(s->wfd, buf + off, w, &wseed, &memfd,
 				       pipefd);
 			if (r < 0) {
-				if (!atomic_load(&s->pair->aborted))
+				if (!nomem_ends(s->pair, errno) &&
+				    !atomic_load(&s->pair->aborted))
 					FAILF("send: %s\n", strerror(errno));
 				goto out;
 			}
@@ -231,6 +255,8 @@ static void *reader(void *arg)
 		if (r <= 0) {
 			if (r == 0 && end && wpos == wlen)
 				break;
+			if (r < 0 && nomem_ends(s->pair, errno))
+				break;
 			if (!atomic_load(&s->pair->aborted))
 				FAILF("read: %zd %s at message %d\n", r,
 				      r ? strerror(errno) : "EOF", i);
@@ -274,8 +300,14 @@ static void run_pair(unsigned int seed)
 		return;
 	}
 	for (i = 0; i < 2; i++) {
-		if (tap_both(pr.fd[i]))
-			FAILF("tap: %s\n", strerror(errno));
+		if (tap_both(pr.fd[i])) {
+			if (!faults || errno != ENOMEM)
+				FAILF("tap: %s\n", strerror(errno));
+			atomic_fetch_add(&n_tap_nomem, 1);
+			close(pr.fd[0]);
+			close(pr.fd[1]);
+			return;
+		}
 		setsockopt(pr.fd[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(pr.fd[i], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		pr.dir[i] = (struct stream){ .pair = &pr, .wfd = pr.fd[i],
@@ -421,13 +453,49 @@ FIXTURE_TEARDOWN(stress)
 {
 }
 
+/* Run the slots and the churn until @seconds have passed */
+static void stress_threads(double seconds)
+{
+	pthread_t th[NSLOTS + 1];
+	unsigned int i;
+
+	deadline = stap_now() + seconds;
+	for (i = 0; i < NSLOTS; i++)
+		pthread_create(&th[i], NULL, slot, (void *)(uintptr_t)(i + 1));
+	pthread_create(&th[NSLOTS], NULL, churn, NULL);
+	for (i = 0; i <= NSLOTS; i++)
+		pthread_join(th[i], NULL);
+}
+
+static void stress_log(struct __test_metadata *_metadata, double t0)
+{
+	TH_LOG("%.0f s: %lu connections, %lu aborted", stap_now() - t0, n_conns,
+	       n_abort);
+	TH_LOG("%lu messages (%lu bytes) sent", n_msgs, n_bytes);
+	TH_LOG("read: %lu passed, %lu dropped", n_pass, n_drop);
+	TH_LOG("%lu short-lived connections, %lu taps on live sockets",
+	       n_churn, n_attach_live);
+}
+
+/* Nothing left behind: programs, sockets */
+static void stress_gone(struct __test_metadata *_metadata,
+			unsigned int progs0, int inuse0)
+{
+	int i;
+
+	for (i = 0; i < 100 && (stap_count_progs() != progs0 ||
+				tcp_inuse() > inuse0); i++)
+		usleep(100000);
+	EXPECT_EQ(stap_count_progs(), progs0);
+	EXPECT_LE(tcp_inuse(), inuse0);
+}
+
 TEST_F_TIMEOUT(stress, run, 1200)
 {
 	const char *secs = getenv("STAP_STRESS_SECONDS");
 	const char *ko = getenv("STAP_KO");
-	unsigned int progs0, i;
-	pthread_t th[NSLOTS + 1];
 	int inuse0, fd, cfd, sfd;
+	unsigned int progs0, i;
 	double t0;
 
 	if (!stap_available())
@@ -438,13 +506,8 @@ TEST_F_TIMEOUT(stress, run, 1200)
 	skel = stap_skel_open();
 	ASSERT_NE(skel, NULL);
 	skel->bss->verdict_off = 4;
-	t0 = stap_now();
-	deadline = t0 + (secs ? atof(secs) : 60);
-	for (i = 0; i < NSLOTS; i++)
-		pthread_create(&th[i], NULL, slot, (void *)(uintptr_t)(i + 1));
-	pthread_create(&th[NSLOTS], NULL, churn, NULL);
-	/* The module cannot go while sockets are tapped: the slots', and
-	 * for certain this one
+	/* The module cannot go while sockets are tapped: for certain this
+	 * one, tapped before the threads start
 	 */
 	ASSERT_EQ(stap_pair(AF_INET, &cfd, &sfd), 0);
 	ASSERT_EQ(tap_both(sfd), 0);
@@ -452,25 +515,14 @@ TEST_F_TIMEOUT(stress, run, 1200)
 	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
 	close(cfd);
 	close(sfd);
-	for (i = 0; i <= NSLOTS; i++)
-		pthread_join(th[i], NULL);
+	t0 = stap_now();
+	stress_threads(secs ? atof(secs) : 60);
 	stap_test_bpf__destroy(skel);
 
-	TH_LOG("%.0f s: %lu connections, %lu aborted", stap_now() - t0, n_conns,
-	       n_abort);
-	TH_LOG("%lu messages (%lu bytes) sent", n_msgs, n_bytes);
-	TH_LOG("read: %lu passed, %lu dropped", n_pass, n_drop);
-	TH_LOG("%lu short-lived connections, %lu taps on live sockets",
-	       n_churn, n_attach_live);
+	stress_log(_metadata, t0);
 	EXPECT_EQ(n_errors, 0);
 	EXPECT_GT(n_conns, NSLOTS);
-
-	/* Nothing left behind: programs, sockets, module references */
-	for (i = 0; i < 100 && (stap_count_progs() != progs0 ||
-				tcp_inuse() > inuse0); i++)
-		usleep(100000);
-	EXPECT_EQ(stap_count_progs(), progs0);
-	EXPECT_LE(tcp_inuse(), inuse0);
+	stress_gone(_metadata, progs0, inuse0);
 	if (!ko)
 		return;
 	for (i = 0; i < 100 && delete_module(); i++)
@@ -480,6 +532,75 @@ TEST_F_TIMEOUT(stress, run, 1200)
 	ASSERT_GE(fd, 0);
 	EXPECT_EQ(syscall(SYS_finit_module, fd, "", 0), 0);
 	close(fd);
+}
+
+/* How the faults of one round are made: the task-filtered rounds fail
+ * process-context allocations of the test's own threads at a higher
+ * rate; the others reach softirq (receive, clone), bounded by a count.
+ */
+static const struct {
+	bool	task_filter;
+	int	probability;
+	long	times;
+} fault_rounds[] = {
+	{ true,  2, -1 },
+	{ false, 1, 200 },
+	{ true,  10, -1 },
+};
+
+TEST_F_TIMEOUT(stress, faults, 1200)
+{
+	const char *secs = getenv("STAP_STRESS_FAULT_SECONDS");
+	long long aborts0, aborts;
+	unsigned int progs0, i;
+	int inuse0;
+	double t0;
+
+	if (!stap_available())
+		SKIP(return, "stap module not loaded");
+	if (!stap_fault_available())
+		SKIP(return, "no fault injection in this kernel");
+	signal(SIGPIPE, SIG_IGN);
+	progs0 = stap_count_progs();
+	inuse0 = tcp_inuse();
+	aborts0 = stap_netns_stat("StapNoMemAborts");
+	ASSERT_GE(aborts0, 0);
+	skel = stap_skel_open();
+	ASSERT_NE(skel, NULL);
+	skel->bss->verdict_off = 4;
+	ASSERT_EQ(stap_fault_lock_memory(), 0);
+	faults = true;
+	t0 = stap_now();
+	for (i = 0; i < ARRAY_SIZE(fault_rounds); i++) {
+		bool tf = fault_rounds[i].task_filter;
+		int p = fault_rounds[i].probability;
+		long n = fault_rounds[i].times;
+
+		ASSERT_EQ(stap_fault_arm("failslab", p, n, tf), 0);
+		ASSERT_EQ(stap_fault_arm("fail_page_alloc", p, n, tf), 0);
+		/* Inherited by the threads started now */
+		ASSERT_EQ(stap_make_it_fail(tf), 0);
+		stress_threads(secs ? atof(secs) : 10);
+		stap_make_it_fail(false);
+		stap_fault_disarm("failslab");
+		stap_fault_disarm("fail_page_alloc");
+		if (n > 0)
+			TH_LOG("round %u: slab %lld, page %lld of %ld left",
+			       i, stap_fault_left("failslab"),
+			       stap_fault_left("fail_page_alloc"), n);
+	}
+	stap_test_bpf__destroy(skel);
+
+	aborts = stap_netns_stat("StapNoMemAborts") - aborts0;
+	stress_log(_metadata, t0);
+	TH_LOG("ENOMEM: %lu streams ended, %lld directions aborted",
+	       n_nomem, aborts);
+	TH_LOG("ENOMEM: %lu taps refused", n_tap_nomem);
+	EXPECT_EQ(n_errors, 0);
+	EXPECT_GT(n_conns, NSLOTS);
+	/* Every ENOMEM the applications saw is one stap counted */
+	EXPECT_LE(n_nomem, aborts);
+	stress_gone(_metadata, progs0, inuse0);
 }
 
 TEST_HARNESS_MAIN
