@@ -30,10 +30,12 @@ run() {
 	# The stress test and the fuzzer run longest on the debug kernel,
 	# which also runs them under fault injection (about 70 s more)
 	case "$(uname -r)" in
-	7.*)	: "${STAP_STRESS_SECONDS:=60}" "${STAP_FUZZ_OPS:=150}" ;;
-	*)	: "${STAP_STRESS_SECONDS:=30}" "${STAP_FUZZ_OPS:=1000}" ;;
+	7.*)	: "${STAP_STRESS_SECONDS:=45}" "${STAP_FUZZ_OPS:=150}"
+		: "${STAP_WINDOW_RECORDS:=60}" ;;
+	*)	: "${STAP_STRESS_SECONDS:=30}" "${STAP_FUZZ_OPS:=1000}"
+		: "${STAP_WINDOW_RECORDS:=300}" ;;
 	esac
-	export STAP_STRESS_SECONDS STAP_FUZZ_OPS
+	export STAP_STRESS_SECONDS STAP_FUZZ_OPS STAP_WINDOW_RECORDS
 	export STAP_TOOLS=$TOP/build/tools
 	cd "$OUT"
 	make -s -C "$OUT" OUTPUT="$OUT" KHDR_INCLUDES="-isystem $TOP/include/uapi" \

@@ -14,7 +14,7 @@
  *
  * stress.faults runs the same under failslab and fail_page_alloc on
  * stap's allocations (stap_fault.h), STAP_STRESS_FAULT_SECONDS (default
- * 10) per setting. A stream may then also end early with ENOMEM, which
+ * 6) per setting. A stream may then also end early with ENOMEM, which
  * must be the errno of a direction stap aborted for want of memory
  * (StapNoMemAborts): what came before it is still checked byte for byte.
  */
@@ -580,7 +580,7 @@ TEST_F_TIMEOUT(stress, faults, 1200)
 		ASSERT_EQ(stap_fault_arm("fail_page_alloc", p, n, tf), 0);
 		/* Inherited by the threads started now */
 		ASSERT_EQ(stap_make_it_fail(tf), 0);
-		stress_threads(secs ? atof(secs) : 10);
+		stress_threads(secs ? atof(secs) : 6);
 		stap_make_it_fail(false);
 		stap_fault_disarm("failslab");
 		stap_fault_disarm("fail_page_alloc");
