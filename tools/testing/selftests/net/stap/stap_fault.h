@@ -195,6 +195,27 @@ static inline int stap_make_it_fail(bool on)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
+/* failslab and fail_page_alloc alike (stap_fault_arm()), and, with
+ * @task_filter, the calling thread and those it starts from now on
+ */
+static inline int stap_fault_arm_allocs(int probability, long times,
+					bool task_filter)
+{
+	if (stap_fault_arm("failslab", probability, times, task_filter) ||
+	    stap_fault_arm("fail_page_alloc", probability, times, task_filter))
+		return -1;
+	return stap_make_it_fail(task_filter);
+}
+
+/* Undo stap_fault_arm_allocs() and stap_fault_function() */
+static inline void stap_fault_disarm_all(void)
+{
+	stap_make_it_fail(false);
+	stap_fault_disarm("failslab");
+	stap_fault_disarm("fail_page_alloc");
+	stap_fault_disarm("fail_function");
+}
+
 /* Failures still to come of @attr ("times" counts down as they happen) */
 static inline long long stap_fault_left(const char *attr)
 {

@@ -36,12 +36,8 @@ FIXTURE_SETUP(fault)
 
 FIXTURE_TEARDOWN(fault)
 {
-	if (stap_fault_available()) {
-		stap_make_it_fail(false);
-		stap_fault_disarm("failslab");
-		stap_fault_disarm("fail_page_alloc");
-		stap_fault_disarm("fail_function");
-	}
+	if (stap_fault_available())
+		stap_fault_disarm_all();
 	if (self->cfd >= 0)
 		close(self->cfd);
 	if (self->sfd >= 0)

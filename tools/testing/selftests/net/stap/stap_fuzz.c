@@ -380,14 +380,9 @@ TEST_F_TIMEOUT(fuzz, faults, 1500)
 		tf = seed % 2;
 		TH_LOG("seed %u, %s", seed,
 		       tf ? "task-filtered" : "softirq too");
-		ASSERT_EQ(stap_fault_arm("failslab", 10, tf ? -1 : 300, tf), 0);
-		ASSERT_EQ(stap_fault_arm("fail_page_alloc", 10, tf ? -1 : 300,
-					 tf), 0);
-		ASSERT_EQ(stap_make_it_fail(tf), 0);
+		ASSERT_EQ(stap_fault_arm_allocs(10, tf ? -1 : 300, tf), 0);
 		fuzz_seed(_metadata, seed, ops ? strtoul(ops, NULL, 0) : 2000);
-		stap_make_it_fail(false);
-		stap_fault_disarm("failslab");
-		stap_fault_disarm("fail_page_alloc");
+		stap_fault_disarm_all();
 	}
 	free(list);
 	TH_LOG("%lu calls", n_ops);

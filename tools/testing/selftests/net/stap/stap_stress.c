@@ -576,14 +576,10 @@ TEST_F_TIMEOUT(stress, faults, 1200)
 		int p = fault_rounds[i].probability;
 		long n = fault_rounds[i].times;
 
-		ASSERT_EQ(stap_fault_arm("failslab", p, n, tf), 0);
-		ASSERT_EQ(stap_fault_arm("fail_page_alloc", p, n, tf), 0);
-		/* Inherited by the threads started now */
-		ASSERT_EQ(stap_make_it_fail(tf), 0);
+		/* make-it-fail: inherited by the threads started now */
+		ASSERT_EQ(stap_fault_arm_allocs(p, n, tf), 0);
 		stress_threads(secs ? atof(secs) : 6);
-		stap_make_it_fail(false);
-		stap_fault_disarm("failslab");
-		stap_fault_disarm("fail_page_alloc");
+		stap_fault_disarm_all();
 		if (n > 0)
 			TH_LOG("round %u: slab %lld, page %lld of %ld left",
 			       i, stap_fault_left("failslab"),
