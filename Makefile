@@ -4,6 +4,7 @@
 #
 #   make run        build everything and show stap working inside a VM
 #   make check      build everything, run every gate and test
+#                   (CHECK_KERNELS, CHECK_DKMS_KERNELS: default 6.1)
 #   make check-faults  the fault-injection run at length, on 7.3 only
 #                   (FAULT_SECONDS per round, FAULT_SEEDS for the fuzzer)
 #   make patches    the upstream series (git format-patch) in build/patches

@@ -26,20 +26,39 @@ build() {
 		STAP_SAMPLES="$TOP/samples/bpf"
 }
 
+# Each program's wall time after its result line, for the time budget.
+timed() {
+	local line name t=$SECONDS
+
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case "$line" in
+		"ok "*" selftests: "*|"not ok "*" selftests: "*)
+			name=${line#*selftests: net/stap: }
+			echo "# time: ${name%% *}: $((SECONDS - t)) s"
+			t=$SECONDS ;;
+		esac
+	done
+}
+
 run() {
 	# The stress test and the fuzzer run longest on the debug kernel,
-	# which also runs them under fault injection (about 70 s more)
+	# which also runs them under fault injection (about 70 s more).
+	# There stap_rx and stap_tx run four of their six variants: IPv6
+	# with the length parser; the 6.x kernels run all six.
 	case "$(uname -r)" in
 	7.*)	: "${STAP_STRESS_SECONDS:=45}" "${STAP_FUZZ_OPS:=150}"
-		: "${STAP_WINDOW_RECORDS:=60}" ;;
+		: "${STAP_WINDOW_RECORDS:=60}"
+		: "${STAP_SKIP_VARIANTS=ipv6_chunk ipv6_seven}" ;;
 	*)	: "${STAP_STRESS_SECONDS:=30}" "${STAP_FUZZ_OPS:=1000}"
-		: "${STAP_WINDOW_RECORDS:=300}" ;;
+		: "${STAP_WINDOW_RECORDS:=300}" "${STAP_SKIP_VARIANTS=}" ;;
 	esac
 	export STAP_STRESS_SECONDS STAP_FUZZ_OPS STAP_WINDOW_RECORDS
+	export STAP_SKIP_VARIANTS
 	export STAP_TOOLS=$TOP/build/tools
 	cd "$OUT"
 	make -s -C "$OUT" OUTPUT="$OUT" KHDR_INCLUDES="-isystem $TOP/include/uapi" \
-		STAP_SAMPLES="$TOP/samples/bpf" run_tests 2>&1 | tee "$OUT/results.tap"
+		STAP_SAMPLES="$TOP/samples/bpf" run_tests 2>&1 | timed | tee "$OUT/results.tap"
 }
 
 case "${1:-}" in

@@ -1461,5 +1461,3 @@ TEST(listener_inherits)
 	close(lfd);
 	stap_test_bpf__destroy(skel);
 }
-
-TEST_HARNESS_MAIN

@@ -1490,5 +1490,3 @@ TEST(ss_shows_tap)
 	close(sfd);
 	stap_test_bpf__destroy(skel);
 }
-
-TEST_HARNESS_MAIN
