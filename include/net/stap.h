@@ -86,9 +86,8 @@ enum stap_mark_state {
  * @mark_state: &enum stap_mark_state (a u8 to pack the struct); the mark
  *	fields change under the socket lock only
  * @held: a passed message the socket could not be charged for
- *	(sk_rmem_schedule() failed); framing waits until it is queued,
- *	retried from the context's work (STAP_WORK_RX_RETRY) when nothing in
- *	@queue will free memory
+ *	(sk_rmem_schedule() failed) while @queue was not empty; framing
+ *	waits until the reader has made room and it is queued
  * @gated: @queue is full, new data stays in the TCP receive queue
  * @pending: data arrived while the socket was owned by a process
  * @wake: messages or an error were queued, readers are to be woken
@@ -164,7 +163,6 @@ struct stap_abort {
 
 /* What the context's work item is to do, bits of stap_context.todo */
 enum stap_work_bit {
-	STAP_WORK_RX_RETRY,	/* charge the receive side's held message */
 	STAP_WORK_TX_PUSH,	/* push the send side's pending bytes */
 	STAP_WORK_ABORT,	/* reset the connection once it is due */
 };

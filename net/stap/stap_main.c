@@ -68,8 +68,6 @@ static void stap_work(struct work_struct *work)
 	todo = xchg(&ctx->todo, 0);
 	/* Detached, the socket is TCP's again: nothing is left to do */
 	if (stap_get_ctx(sk) == ctx) {
-		if (todo & BIT(STAP_WORK_RX_RETRY))
-			stap_rx_ungate(sk, ctx);
 		if (todo & BIT(STAP_WORK_TX_PUSH))
 			stap_tx_push_pending(sk, ctx);
 		if (todo & BIT(STAP_WORK_ABORT))

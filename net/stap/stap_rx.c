@@ -62,13 +62,21 @@ static void stap_rx_parse_error(struct sock *sk, struct stap_context *ctx,
 }
 
 /* Queue a passed message for the application, charged to the socket.
- * Return: false when it cannot be charged (sk_rmem_schedule() failed);
- * skmsg refuses there too, and the caller keeps the message.
+ * Over the memory limits it waits while the application has messages to
+ * read, whose memory reading frees. With none queued it is charged
+ * anyway, as tcp_data_queue() queues into an empty receive queue with
+ * sk_forced_mem_schedule() (which modules cannot call): the forward
+ * allocation may go below zero until the socket's next charge settles
+ * it. Waiting there would be for good: the rest of the stream sits in
+ * the TCP receive queue, whose memory only framing frees.
+ *
+ * Return: false when the message is to wait for the reader.
  */
 static bool stap_rx_charge_queue(struct sock *sk, struct stap_rx *rx,
 				 struct sk_buff *skb)
 {
-	if (!sk_rmem_schedule(sk, skb, skb->truesize))
+	if (!sk_rmem_schedule(sk, skb, skb->truesize) &&
+	    !skb_queue_empty(&rx->queue))
 		return false;
 	skb_set_owner_r(skb, sk);
 	__skb_queue_tail(&rx->queue, skb);
@@ -81,16 +89,6 @@ static bool stap_rx_charge_queue(struct sock *sk, struct stap_rx *rx,
 	return true;
 }
 
-/* Nothing queued will free memory when read: try again later, as
- * skmsg's backlog does.
- */
-static void stap_rx_hold(struct sock *sk, struct stap_context *ctx)
-{
-	WRITE_ONCE(ctx->rx.gated, true);
-	if (skb_queue_empty(&ctx->rx.queue))
-		stap_queue_work(sk, ctx, STAP_WORK_RX_RETRY, 1);
-}
-
 /* Queue the message held back for memory. Return: whether framing may go
  * on.
  */
@@ -101,7 +99,7 @@ static bool stap_rx_queue_held(struct sock *sk, struct stap_context *ctx)
 	if (!rx->held)
 		return true;
 	if (!stap_rx_charge_queue(sk, rx, rx->held)) {
-		stap_rx_hold(sk, ctx);
+		WRITE_ONCE(rx->gated, true);
 		return false;
 	}
 	rx->held = NULL;
@@ -124,9 +122,9 @@ static void stap_rx_enqueue(struct sock *sk, struct stap_context *ctx,
 	stm->full_len = skb->len;
 	if (stap_rx_charge_queue(sk, rx, skb))
 		return;
-	/* Framing stops until it is queued: nothing lost, nothing over */
+	/* Framing stops until the reader makes room: nothing lost */
 	rx->held = skb;
-	stap_rx_hold(sk, ctx);
+	WRITE_ONCE(rx->gated, true);
 }
 
 /* End of the passed stream, in stap_rx.copied's terms */
@@ -376,8 +374,7 @@ void stap_rx_release_cb(struct sock *sk)
  * @ctx: its context
  *
  * Frames what waited in TCP meanwhile, and queues the message held back
- * for memory if there is room now: the reader's paths and the context's
- * work (STAP_WORK_RX_RETRY) call it.
+ * for memory if there is room now: the reader's paths call it.
  */
 void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
 {

@@ -64,7 +64,11 @@ static void stap_tx_uncharge(struct sock *sk, unsigned int bytes)
 }
 
 /* Hand up to @len bytes at @off of @skb to TCP, as far as its send buffer
- * has room. Called with the socket owned.
+ * has room. Their charge goes with them: TCP charges what it takes to
+ * the forward allocation, which under memory pressure is all it may use
+ * (tcp_wmem_schedule()), so stap's charge is put back there first, not
+ * reclaimed, and what TCP leaves is charged again. Called with the socket
+ * owned.
  *
  * Return: bytes TCP took, or TCP's error (-EAGAIN when it took none).
  */
@@ -76,9 +80,12 @@ static int stap_tx_xmit(struct sock *sk, struct stap_tx *tx,
 
 	if (stap_tx_cb(skb)->urgent)
 		flags |= MSG_OOB;
+	if (sk_has_account(sk))
+		sk_forward_alloc_add(sk, len);
 	ret = skb_send_sock_locked_with_flags(sk, skb, off, len, flags);
+	sk_mem_charge(sk, len - max(ret, 0));
 	if (ret > 0) {
-		stap_tx_uncharge(sk, ret);
+		sk_mem_reclaim(sk);
 		tx->corked = flags & MSG_MORE;
 	}
 	return ret;
@@ -311,6 +318,30 @@ static struct sk_buff *stap_tx_splice(struct sock *sk, struct msghdr *msg,
 	return skb;
 }
 
+/* How many of @size bytes the send path may charge now. Over the memory
+ * limits, TCP still takes bytes while its queue holds less than
+ * tcp_wmem[0] (tcp_wmem_schedule()), so that every socket makes
+ * progress; stap takes them on the same terms, while nothing it accepted
+ * waits for TCP. The charge may then take the forward allocation below
+ * zero: handing the bytes to TCP settles it (stap_tx_xmit()). That lets a
+ * message longer than tcp_wmem[0] be framed under pressure: the excess
+ * is one message per socket.
+ *
+ * Return: bytes to take, 0 to wait for memory.
+ */
+static size_t stap_tx_schedule(struct sock *sk, const struct stap_tx *tx,
+			       size_t size)
+{
+	int wmem0 = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[0]);
+
+	if (sk_wmem_schedule(sk, size))
+		return size;
+	if (!skb_queue_empty(&tx->pending) ||
+	    READ_ONCE(sk->sk_wmem_queued) >= wmem0)
+		return 0;
+	return min_t(size_t, size, wmem0);
+}
+
 /* Take up to @left bytes, as far as TCP has room, from @msg and frame
  * them. Return: bytes taken, 0 when the socket is out of memory, or a
  * negative errno.
@@ -325,7 +356,8 @@ static int stap_tx_take(struct sock *sk, struct stap_context *ctx,
 
 	size = min_t(size_t, left, STAP_TX_CHUNK);
 	size = min_t(size_t, size, max(sk_stream_wspace(sk), 1));
-	if (!sk_wmem_schedule(sk, size))
+	size = stap_tx_schedule(sk, tx, size);
+	if (!size)
 		return 0;
 
 	skb = splice ? stap_tx_splice(sk, msg, size, &err) :
