@@ -360,6 +360,35 @@ static inline int stap_read_proc(pid_t tid, const char *what, char *buf,
 	return 0;
 }
 
+/* Write @s to @path, opened with O_WRONLY | @flags: 0, or -1 with errno */
+static inline int stap_write_file(const char *path, const char *s, int flags)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | flags);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	if (n >= 0 && n != (ssize_t)strlen(s))
+		errno = EIO;
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* The first number in file @path (a sysctl, a cgroup file), or -1 */
+static inline long long stap_read_ll(const char *path)
+{
+	long long v = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
 /* Counter @name of /proc/net/stap_stat (this namespace), -1 if absent */
 static inline long long stap_netns_stat(const char *name)
 {
@@ -375,6 +404,30 @@ static inline long long stap_netns_stat(const char *name)
 			v = n;
 	fclose(f);
 	return v;
+}
+
+/* TcpExt counter @name of this namespace's /proc/net/netstat, or -1 */
+static inline long long stap_tcpext(const char *name)
+{
+	char keys[4096], vals[4096], *k, *v, *ks, *vs;
+	long long ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(keys, sizeof(keys), f) && fgets(vals, sizeof(vals), f)) {
+		if (strncmp(keys, "TcpExt:", 7))
+			continue;
+		k = strtok_r(keys, "\n ", &ks);
+		v = strtok_r(vals, "\n ", &vs);
+		while ((k = strtok_r(NULL, "\n ", &ks)) &&
+		       (v = strtok_r(NULL, "\n ", &vs)))
+			if (!strcmp(k, name))
+				ret = atoll(v);
+	}
+	fclose(f);
+	return ret;
 }
 
 /* The calling thread's id, for stap_wait_blocked() */

@@ -158,42 +158,6 @@ FIXTURE_VARIANT_ADD(win, both_64k)
 	.tap = TAP_BOTH,
 };
 
-/* TcpExt counter @name of this namespace's /proc/net/netstat, or -1 */
-static long long tcpext(const char *name)
-{
-	char keys[4096], vals[4096], *k, *v, *ks, *vs;
-	long long ret = -1;
-	FILE *f;
-
-	f = fopen("/proc/net/netstat", "r");
-	if (!f)
-		return -1;
-	while (fgets(keys, sizeof(keys), f) && fgets(vals, sizeof(vals), f)) {
-		if (strncmp(keys, "TcpExt:", 7))
-			continue;
-		k = strtok_r(keys, "\n ", &ks);
-		v = strtok_r(vals, "\n ", &vs);
-		while ((k = strtok_r(NULL, "\n ", &ks)) &&
-		       (v = strtok_r(NULL, "\n ", &vs)))
-			if (!strcmp(k, name))
-				ret = atoll(v);
-	}
-	fclose(f);
-	return ret;
-}
-
-static int write_file(const char *path, const char *s, int flags)
-{
-	int fd = open(path, O_WRONLY | flags);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 /* Every expiry of the persist timer that finds data waiting ends in
  * tcp_send_probe0(): count them with a kprobe there, enabled once for
  * the whole run. Return: 0, or -1 with errno.
@@ -205,9 +169,9 @@ static int probe0_setup(void)
 	if (access(TRACEFS "/kprobe_events", W_OK))
 		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
 	if (access(TRACEFS "/events/stap_window/" PROBE0, F_OK) &&
-	    write_file(TRACEFS "/kprobe_events", def, O_APPEND))
+	    stap_write_file(TRACEFS "/kprobe_events", def, O_APPEND))
 		return -1;
-	return write_file(TRACEFS "/events/stap_window/" PROBE0 "/enable",
+	return stap_write_file(TRACEFS "/events/stap_window/" PROBE0 "/enable",
 			  "1", 0);
 }
 
@@ -325,8 +289,8 @@ FIXTURE_SETUP(win)
 				     sizeof(p)), 0);
 		break;
 	}
-	ASSERT_EQ(tcpext("TCPWinProbe"), 0);
-	ASSERT_EQ(tcpext("TCPTimeouts"), 0);
+	ASSERT_EQ(stap_tcpext("TCPWinProbe"), 0);
+	ASSERT_EQ(stap_tcpext("TCPTimeouts"), 0);
 	ASSERT_EQ(probe0_setup(), 0) {
 		TH_LOG("kprobe on tcp_send_probe0: %s", strerror(errno));
 	}
@@ -346,8 +310,8 @@ FIXTURE_TEARDOWN(win)
 static void expect_no_timers(struct __test_metadata *_metadata,
 			     long long probe0)
 {
-	EXPECT_EQ(tcpext("TCPWinProbe"), 0);
-	EXPECT_EQ(tcpext("TCPTimeouts"), 0);
+	EXPECT_EQ(stap_tcpext("TCPWinProbe"), 0);
+	EXPECT_EQ(stap_tcpext("TCPTimeouts"), 0);
 	EXPECT_EQ(probe0_hits() - probe0, 0);
 }
 
