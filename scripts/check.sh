@@ -59,6 +59,8 @@ vm_splat_fails() {
 count_tap() {
 	local out=$1 k=$2 line p f s totals=0
 	while IFS= read -r line; do
+		# the guest's serial console ends its lines with CR LF
+		line=${line%$'\r'}
 		case "$line" in
 		"# # Totals: pass:"*|"# Totals: pass:"*)
 			p=$(echo "$line" | sed -n 's/.*Totals: pass:\([0-9]*\).*/\1/p')
@@ -81,6 +83,9 @@ count_tap() {
 				failed+=("${line#not ok } on $k")
 			fi
 			totals=0 ;;
+		"not ok "*)
+			# a harness program run by itself (the icount run)
+			failed+=("${line#not ok } on $k") ;;
 		esac
 	done < "$out"
 }
