@@ -183,9 +183,16 @@ RELEASE=$(basename "$MODTREE")
 # that vCPU execute the int3 text_poke_bp() leaves there after the patch
 # is done (an "Oops: int3" at those two sites, as seen in 2 of 4 boots).
 # With highres=off the key never changes. 6.1 and 6.12 have no such key.
+# The first trace event enabled (stap_tx's tracepoints case, stap_window's
+# kprobe) flips the keys of the sched_switch and sched_wakeup tracepoints
+# in __schedule() and try_to_wake_up() the same way, to record command
+# names (tracing_start_cmdline_record()): one CI run died there ("Oops:
+# int3" in rcu_gp_kthread, then in stap_tx). An event enabled at boot, in
+# an early initcall before the other CPUs start, keeps that recording on
+# for good; mark_victim fires only on an OOM kill.
 KARGS=
 case "$RELEASE" in
-[7-9].*) KARGS="highres=off" ;;
+[7-9].*) KARGS="highres=off trace_event=oom:mark_victim" ;;
 esac
 KARGS="$KARGS ${VMTEST_KARGS:-}"
 
