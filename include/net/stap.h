@@ -131,6 +131,9 @@ struct stap_rx {
  *	stap_tx_write_space() under the socket lock
  * @corked: TCP holds frames stap pushed with MSG_MORE; @pending is
  *	pushed from the context's work (STAP_WORK_TX_PUSH) once TCP makes room
+ * @msg: the send being framed, while its bytes are taken and @pending is
+ *	pushed, under the socket lock that is not dropped meanwhile; else
+ *	NULL. Messages it has bytes after go to TCP with MSG_MORE.
  * @saved_write_space: the socket's sk_write_space before stap, restored
  *	by stap_tx_stop()
  */
@@ -144,6 +147,7 @@ struct stap_tx {
 	int			err;
 	unsigned int		writers;
 	bool			corked;
+	struct msghdr		*msg;
 	void			(*saved_write_space)(struct sock *sk);
 };
 

@@ -16,6 +16,18 @@
  * anything else when TCP makes room (stap_tx_write_space()), and holds
  * later sends back meanwhile.
  *
+ * A send pushes TCP's queue once, as tcp_sendmsg() does, not once per
+ * message: a message the send has bytes after goes to TCP with MSG_MORE
+ * (stap_tx_more()). TCP still sends every full segment and pushes when it
+ * runs out of room; a writer about to wait for room, and the end of the
+ * send, push the rest (stap_tx_unhold(), stap_tx_send_locking()). Pushing
+ * at every message boundary would send a short segment after each one;
+ * a receiver with tcp_sock.scaling_ratio (6.12 and 7.3 of the kernels
+ * stap supports) sizes its window clamp from the ratio of payload to
+ * truesize of what it receives (tcp_measure_rcv_mss()), and with small
+ * buffers the window then falls below the segments the writer was
+ * allowed earlier: it waits for its persist timer.
+ *
  * Urgent data (MSG_OOB): the in-band bytes of the send are framed and
  * judged; its last byte, the urgent one, is not part of any message. It
  * follows the message that holds the bytes sent before it, once that
@@ -63,6 +75,14 @@ static void stap_tx_uncharge(struct sock *sk, unsigned int bytes)
 		sk_mem_uncharge(sk, bytes);
 }
 
+/* More of the send being framed follows, taken (@framing, after the
+ * message being sent) or not: TCP need not push yet.
+ */
+static bool stap_tx_more(const struct stap_tx *tx)
+{
+	return tx->msg && (tx->framing || msg_data_left(tx->msg));
+}
+
 /* Hand up to @len bytes at @off of @skb to TCP, as far as its send buffer
  * has room. Their charge goes with them: TCP charges what it takes to
  * the forward allocation, which under memory pressure is all it may use
@@ -80,6 +100,8 @@ static int stap_tx_xmit(struct sock *sk, struct stap_tx *tx,
 
 	if (stap_tx_cb(skb)->urgent)
 		flags |= MSG_OOB;
+	else if (stap_tx_more(tx))
+		flags |= MSG_MORE;
 	if (sk_has_account(sk))
 		sk_forward_alloc_add(sk, len);
 	ret = skb_send_sock_locked_with_flags(sk, skb, off, len, flags);
@@ -440,6 +462,24 @@ static int stap_tx_status(struct sock *sk, const struct stap_tx *tx)
 	return 0;
 }
 
+/* A writer is about to wait for room: TCP sends what stap's MSG_MORE
+ * left in its queue, as tcp_sendmsg() pushes before it waits, since no
+ * ACK may come to send it. tcp_push() is TCP's own, and
+ * tcp_sock_set_cork() takes the socket lock. Return: whether there was
+ * something to push, with the lock dropped meanwhile.
+ */
+static bool stap_tx_unhold(struct sock *sk, struct stap_tx *tx, int flags)
+{
+	if (!tx->corked || (flags & MSG_MORE) ||
+	    (tcp_sk(sk)->nonagle & TCP_NAGLE_CORK))
+		return false;
+	tx->corked = false;
+	release_sock(sk);
+	tcp_sock_set_cork(sk, false);
+	lock_sock(sk);
+	return true;
+}
+
 /* The sendmsg main loop. Called with the socket owned. */
 static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
 			     struct msghdr *msg, int flags, bool splice)
@@ -457,11 +497,14 @@ static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
 		err = stap_tx_status(sk, tx);
 		if (err)
 			break;
+		tx->msg = msg;
 		err = __stap_tx_push(sk, tx);
+		n = 0;
+		if ((!err || err == -EAGAIN) && stap_tx_room(sk, tx))
+			n = stap_tx_take_next(sk, ctx, msg, oob, splice);
+		tx->msg = NULL;
 		if (err && err != -EAGAIN)
 			break;
-		n = stap_tx_room(sk, tx) ?
-		    stap_tx_take_next(sk, ctx, msg, oob, splice) : 0;
 		if (n > 0) {
 			copied += n;
 			/* A send whose own bytes broke the stream fails */
@@ -473,6 +516,8 @@ static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
 			err = n;
 			break;
 		}
+		if (stap_tx_unhold(sk, tx, flags))
+			continue;
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 		/* Counted while owned, as stap_rx_wait() counts readers */
 		tx->writers++;
