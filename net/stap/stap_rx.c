@@ -299,11 +299,14 @@ static unsigned int stap_rx_to_mark(const struct sock *sk,
 
 /* Frame what waits in the TCP receive queue, until it is empty or ours is
  * full. Called with the socket lock held.
+ *
+ * Return: bytes taken from the TCP receive queue.
  */
-static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
+static int stap_rx_read(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_rx *rx = &ctx->rx;
 	read_descriptor_t desc;
+	int framed = 0, n;
 
 	stap_assert_locked(sk);
 	/* Pairs with READ_ONCE() in stap_rx_wakeup() */
@@ -320,8 +323,10 @@ static void stap_rx_read(struct sock *sk, struct stap_context *ctx)
 		desc.arg.data = ctx;
 		desc.error = 0;
 		desc.count = 1;
-		if (tcp_read_sock(sk, &desc, stap_rx_recv) <= 0)
+		n = tcp_read_sock(sk, &desc, stap_rx_recv);
+		if (n <= 0)
 			break;
+		framed += n;
 	}
 	stap_rx_check_fin(sk, ctx);
 out:
@@ -329,6 +334,7 @@ out:
 		rx->wake = false;
 		ctx->rx.saved_data_ready(sk);
 	}
+	return framed;
 }
 
 /* Called from softirq with the socket bh-locked, or with the socket owned
@@ -364,7 +370,7 @@ void stap_rx_release_cb(struct sock *sk)
 	ctx->sk_proto->release_cb(sk);
 	if (ctx->rx.pending) {
 		ctx->rx.pending = false;
-		stap_rx_read(sk, ctx);
+		stap_window_update(sk, stap_rx_read(sk, ctx));
 	}
 }
 
@@ -384,7 +390,7 @@ void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
 	if (rx->gated && rx->charged < READ_ONCE(sk->sk_rcvbuf) / 4)
 		WRITE_ONCE(rx->gated, false);
 	if (!rx->gated)
-		stap_rx_read(sk, ctx);
+		stap_window_update(sk, stap_rx_read(sk, ctx));
 }
 
 static void stap_rx_consume(struct sock *sk, struct stap_rx *rx,

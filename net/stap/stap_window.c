@@ -67,21 +67,29 @@ static bool stap_window_ack_due(struct sock *sk)
 }
 
 /**
- * stap_window_update() - tell the peer of the room a read of stap's
- *	queue freed
+ * stap_window_update() - tell the peer of the room a read freed
  * @sk: socket
- * @copied: bytes the read took from stap's queue
+ * @copied: bytes the read took: from stap's queue (the application), or
+ *	from TCP's receive queue (framing in process context)
  *
  * Sends an ACK when tcp_cleanup_rbuf() would after a read of @copied
  * bytes (a delayed ACK is due, or the peer has less than half the window
  * and TCP would offer twice what it has), and also when TCP would offer
- * more and the read freed at least what the peer has left. A reader of
- * TCP's queue frees room a little at a time, and waiting for the offer to
- * double saves an ACK per read. stap's reader frees a whole message at
- * once, after its last segment was acknowledged with the window it left:
- * with buffers smaller than a message, that remainder can be smaller than
- * the writer's next segment while a doubled offer is more than the buffer
- * holds, and the writer would wait for its persist timer.
+ * more and the read freed at least what the peer has left.
+ *
+ * A reader of TCP's queue frees room a little at a time, and waiting for
+ * the offer to double saves an ACK per read. stap's reader frees a whole
+ * message at once, after its last segment was acknowledged with the
+ * window it left, and a reader that waits for the rest of a message
+ * frames what arrives after TCP acknowledged it with the window those
+ * bytes left in its queue. With buffers smaller than a message, what the
+ * peer has left can then be smaller than its next segment while a doubled
+ * offer is more than rcv_ssthresh allows. Nor does "less than half the
+ * window" say that the peer can send: its segments may be half the
+ * largest window it was offered (tcp_bound_to_half_wnd()), and
+ * window_clamp follows the ratio of payload to truesize of the segments
+ * received (tcp_measure_rcv_mss()), so it can fall below that. Either
+ * way the writer would wait for its persist timer.
  *
  * Context: Process context, the socket owned.
  */
@@ -98,11 +106,12 @@ void stap_window_update(struct sock *sk, int copied)
 		if (sk->sk_shutdown & RCV_SHUTDOWN)
 			return;
 		now = tcp_receive_window(tp);
-		if (2 * now > tp->window_clamp)
-			return;
 		offer = stap_window_offer(sk);
-		/* tcp_cleanup_rbuf()'s rule, or a read freed what is left */
-		if (offer <= now || (offer < 2 * now && copied < now))
+		if (offer <= now)
+			return;
+		/* Not tcp_cleanup_rbuf()'s rule, nor a read of what is left */
+		if ((2 * now > tp->window_clamp || offer < 2 * now) &&
+		    copied < now)
 			return;
 	}
 	__tcp_send_ack(sk, tp->rcv_nxt, 0);
