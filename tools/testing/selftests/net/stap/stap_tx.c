@@ -317,6 +317,52 @@ TEST_F(tx, msg_more)
 	EXPECT_EQ(memcmp(got + n, all, n), 0);
 }
 
+/* struct tcp_info up to tcpi_data_segs_out (4.6): glibc's copy ends at
+ * tcpi_total_retrans, and <linux/tcp.h> clashes with <netinet/tcp.h>.
+ */
+struct tcp_info_segs {
+	struct tcp_info info;
+	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in;
+	uint32_t data_segs_out;
+};
+
+static long long data_segs_out(int fd)
+{
+	struct tcp_info_segs ti = {};
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) ||
+	    len < sizeof(ti))
+		return -1;
+	return ti.data_segs_out;
+}
+
+/* A send pushes TCP once, as tcp_sendmsg() does, not at every message
+ * boundary: its passed messages leave in one segment, also when its last
+ * message is dropped. A segment per message would lower the window clamp
+ * of a 6.12 or 7.3 receiver (see stap_window).
+ */
+TEST_F(tx, one_push_per_send)
+{
+	char all[256], pass[256], got[256];
+	long long before;
+	size_t n, npass;
+
+	if (variant->parser == PARSE_NONE)
+		SKIP(return, "one write is one chunk");
+	ASSERT_EQ(setsockopt(self->cfd, SOL_TCP, TCP_NODELAY, &(int){1},
+			     sizeof(int)), 0);
+	n = build_tags(variant->parser, "PDPPD", all, pass, &npass);
+	before = data_segs_out(self->cfd);
+	ASSERT_GE(before, 0);
+	ASSERT_EQ(send(self->cfd, all, n, 0), (ssize_t)n);
+	ASSERT_EQ(stap_read_all(self->sfd, got, npass), 0);
+	EXPECT_EQ(memcmp(got, pass, npass), 0);
+	EXPECT_EQ(data_segs_out(self->cfd) - before, 1);
+	expect_nothing(_metadata, self->cfd, self->sfd);
+}
+
 /* A send without MSG_MORE that completes no message still releases what
  * an earlier MSG_MORE held.
  */
