@@ -462,6 +462,16 @@ static int stap_tx_status(struct sock *sk, const struct stap_tx *tx)
 	return 0;
 }
 
+/* TCP holds frames of stap's MSG_MORE that neither the application's
+ * MSG_MORE nor its TCP_CORK asked for: they are to be pushed.
+ */
+static bool stap_tx_uncork_due(struct sock *sk, const struct stap_tx *tx,
+			       int flags)
+{
+	return tx->corked && !(flags & MSG_MORE) &&
+	       !(tcp_sk(sk)->nonagle & TCP_NAGLE_CORK);
+}
+
 /* A writer is about to wait for room: TCP sends what stap's MSG_MORE
  * left in its queue, as tcp_sendmsg() pushes before it waits, since no
  * ACK may come to send it. tcp_push() is TCP's own, and
@@ -470,8 +480,7 @@ static int stap_tx_status(struct sock *sk, const struct stap_tx *tx)
  */
 static bool stap_tx_unhold(struct sock *sk, struct stap_tx *tx, int flags)
 {
-	if (!tx->corked || (flags & MSG_MORE) ||
-	    (tcp_sk(sk)->nonagle & TCP_NAGLE_CORK))
+	if (!stap_tx_uncork_due(sk, tx, flags))
 		return false;
 	tx->corked = false;
 	release_sock(sk);
@@ -550,8 +559,7 @@ static int stap_tx_send_locking(struct sock *sk, struct msghdr *msg,
 
 	lock_sock(sk);
 	ret = __stap_tx_sendmsg(sk, ctx, msg, flags, splice);
-	uncork = !(flags & MSG_MORE) && ctx->tx.corked &&
-		 !(tcp_sk(sk)->nonagle & TCP_NAGLE_CORK);
+	uncork = stap_tx_uncork_due(sk, &ctx->tx, flags);
 	if (uncork)
 		ctx->tx.corked = false;
 	release_sock(sk);
