@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <net/if.h>
 
 #include <linux/sockios.h>
 #include <linux/stap.h>
@@ -387,6 +388,28 @@ static inline long long stap_read_ll(const char *path)
 		v = -1;
 	fclose(f);
 	return v;
+}
+
+/*
+ * Bring up the loopback of the caller's network namespace (a new one, after
+ * unshare(CLONE_NEWNET)): SIOCSIFFLAGS rather than running ip(8), whose two
+ * execs cost about a second each case on the debug kernel under emulation.
+ */
+static inline int stap_lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd, err;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	err = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (!err) {
+		ifr.ifr_flags |= IFF_UP;
+		err = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	return err;
 }
 
 /* Counter @name of /proc/net/stap_stat (this namespace), -1 if absent */

@@ -1405,7 +1405,7 @@ TEST(proc_net_stap_stat)
 		SKIP(return, "stap module not loaded");
 	if (unshare(CLONE_NEWNET))
 		SKIP(return, "no new network namespace: %s", strerror(errno));
-	ASSERT_EQ(system("ip link set lo up"), 0);
+	ASSERT_EQ(stap_lo_up(), 0);
 	EXPECT_EQ(proc_stat("StapCurrSockets"), 0);
 	EXPECT_EQ(proc_stat("StapTxPassMsgs"), 0);
 	skel = stap_skel_open();

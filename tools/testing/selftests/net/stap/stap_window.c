@@ -261,7 +261,7 @@ FIXTURE_SETUP(win)
 		SKIP(return, "stap module not loaded");
 	if (unshare(CLONE_NEWNET))
 		SKIP(return, "no network namespace: %s", strerror(errno));
-	ASSERT_EQ(system("ip link set lo up"), 0);
+	ASSERT_EQ(stap_lo_up(), 0);
 	self->skel = stap_skel_open();
 	ASSERT_NE(self->skel, NULL);
 	self->s.stream = make_stream(bulk_records(variant->buf), REC_PAYLOAD,
