@@ -6,7 +6,7 @@
  * IPv4 and IPv6 by the three parsers. Teardown closes the pair and frees
  * the programs; each file writes the FIXTURE_SETUP() that taps its side.
  * STAP_ERR_FIXTURE names the fixture of the error tests: the same pair over
- * IPv4, untapped, for each test to tap as it needs. It is also the
+ * IPv4, untapped, for each test to tap as it needs. stap_main.h is the
  * program's main().
  */
 #if !defined(STAP_FIXTURE) || !defined(STAP_ERR_FIXTURE)
@@ -98,31 +98,4 @@ STAP_FIXTURE_CALL(FIXTURE_TEARDOWN, STAP_ERR_FIXTURE)
 	stap_test_bpf__destroy(self->skel);
 }
 
-/*
- * STAP_SKIP_VARIANTS="ipv6_chunk ipv6_seven" leaves those variants out, as
- * the harness's "-V name" does: the debug kernel runs a subset, the other
- * kernels run all six. Filters given on the command line come first, and
- * the harness stops at the first filter that matches.
- */
-#define STAP_MAX_SKIPS	16
-
-int main(int argc, char **argv)
-{
-	char *args[64 + 2 * STAP_MAX_SKIPS + 1], *env, *save, *name;
-	int n = 0, i;
-
-	if (argc > 64)
-		return test_harness_run(argc, argv);
-	for (i = 0; i < argc; i++)
-		args[n++] = argv[i];
-	env = getenv("STAP_SKIP_VARIANTS");
-	env = env ? strdup(env) : NULL;
-	for (name = env ? strtok_r(env, " ,", &save) : NULL;
-	     name && n < argc + 2 * STAP_MAX_SKIPS;
-	     name = strtok_r(NULL, " ,", &save)) {
-		args[n++] = "-V";
-		args[n++] = name;
-	}
-	args[n] = NULL;
-	return test_harness_run(n, args);
-}
+#include "stap_main.h"

@@ -524,4 +524,4 @@ TEST_F(win, request_response)
 	expect_no_timers(_metadata, self->probe0);
 }
 
-TEST_HARNESS_MAIN
+#include "stap_main.h"
