@@ -9,7 +9,6 @@
   client PORT DATA  connect (non-blocking with --nonblock), send DATA
                     (Python escapes), shut down writing, print what comes
                     back until EOF
-  port              print a TCP port of 127.0.0.1 that is free now
 """
 import argparse
 import errno
@@ -130,13 +129,6 @@ def client(args):
     sys.stdout.write(repr(got) + "\n")
 
 
-def free_port():
-    """A port the kernel picks for a bind to port 0, released again."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        print(s.getsockname()[1])
-
-
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -150,12 +142,8 @@ def main():
     cp.add_argument("data")
     cp.add_argument("--nonblock", action="store_true")
     cp.add_argument("--timeout", type=float, default=20)
-    sub.add_parser("port")
     args = ap.parse_args()
-    if args.cmd == "port":
-        free_port()
-    else:
-        server(args) if args.cmd == "server" else client(args)
+    server(args) if args.cmd == "server" else client(args)
 
 
 if __name__ == "__main__":
