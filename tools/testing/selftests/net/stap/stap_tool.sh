@@ -54,7 +54,6 @@ wait_for() {
 	return 1
 }
 
-
 # A port of 127.0.0.1 for the test's servers (redis and nginx need one):
 # the first of 20000+num, 20100+num, ... with no listener. They lie below
 # the ephemeral range, so no client's connection holds one. bash's
