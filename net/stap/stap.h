@@ -251,6 +251,9 @@ int stap_rx_ioctl(struct sock *sk, int cmd, int *karg);
 
 /* stap_window.c */
 void stap_window_update(struct sock *sk, int copied);
+void stap_window_framed(struct sock *sk, int framed, bool more);
+int stap_window_read_sock(struct sock *sk, read_descriptor_t *desc,
+			  sk_read_actor_t actor);
 
 /* stap_tx.c */
 int stap_tx_init(struct sock *sk, struct stap_context *ctx);

@@ -323,7 +323,7 @@ static int stap_rx_read(struct sock *sk, struct stap_context *ctx)
 		desc.arg.data = ctx;
 		desc.error = 0;
 		desc.count = 1;
-		n = tcp_read_sock(sk, &desc, stap_rx_recv);
+		n = stap_window_read_sock(sk, &desc, stap_rx_recv);
 		if (n <= 0)
 			break;
 		framed += n;
@@ -335,6 +335,16 @@ out:
 		ctx->rx.saved_data_ready(sk);
 	}
 	return framed;
+}
+
+/* The ACK owed once stap framed @framed bytes in process context */
+static void stap_rx_framed(struct sock *sk, struct stap_context *ctx,
+			   int framed)
+{
+	struct stap_rx *rx = &ctx->rx;
+
+	stap_window_framed(sk, framed, rx->strp.head && !rx->gated &&
+			   !rx->err);
 }
 
 /* Called from softirq with the socket bh-locked, or with the socket owned
@@ -370,7 +380,7 @@ void stap_rx_release_cb(struct sock *sk)
 	ctx->sk_proto->release_cb(sk);
 	if (ctx->rx.pending) {
 		ctx->rx.pending = false;
-		stap_window_update(sk, stap_rx_read(sk, ctx));
+		stap_rx_framed(sk, ctx, stap_rx_read(sk, ctx));
 	}
 }
 
@@ -390,7 +400,7 @@ void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
 	if (rx->gated && rx->charged < READ_ONCE(sk->sk_rcvbuf) / 4)
 		WRITE_ONCE(rx->gated, false);
 	if (!rx->gated)
-		stap_window_update(sk, stap_rx_read(sk, ctx));
+		stap_rx_framed(sk, ctx, stap_rx_read(sk, ctx));
 }
 
 static void stap_rx_consume(struct sock *sk, struct stap_rx *rx,

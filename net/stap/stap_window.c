@@ -66,11 +66,33 @@ static bool stap_window_ack_due(struct sock *sk)
 	       !atomic_read(&sk->sk_rmem_alloc);
 }
 
+/* TCP would offer twice what the peer has (tcp_cleanup_rbuf()'s rule), or
+ * more than it has once @freed bytes, at least what it has, came back.
+ */
+static bool stap_window_opens(struct sock *sk, int freed)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	u32 now, offer;
+
+	if (sk->sk_shutdown & RCV_SHUTDOWN)
+		return false;
+	now = tcp_receive_window(tp);
+	offer = stap_window_offer(sk);
+	if (offer <= now)
+		return false;
+	return (2 * now <= tp->window_clamp && offer >= 2 * now) ||
+	       freed >= now;
+}
+
+static bool stap_window_active(const struct sock *sk)
+{
+	return sk->sk_state != TCP_LISTEN && sk->sk_state != TCP_CLOSE;
+}
+
 /**
  * stap_window_update() - tell the peer of the room a read freed
  * @sk: socket
- * @copied: bytes the read took: from stap's queue (the application), or
- *	from TCP's receive queue (framing in process context)
+ * @copied: bytes the application took from stap's queue
  *
  * Sends an ACK when tcp_cleanup_rbuf() would after a read of @copied
  * bytes (a delayed ACK is due, or the peer has less than half the window
@@ -95,24 +117,74 @@ static bool stap_window_ack_due(struct sock *sk)
  */
 void stap_window_update(struct sock *sk, int copied)
 {
-	struct tcp_sock *tp = tcp_sk(sk);
-	u32 now, offer;
+	sock_owned_by_me(sk);
+	if (copied <= 0 || !stap_window_active(sk))
+		return;
+	if (stap_window_ack_due(sk) || stap_window_opens(sk, copied))
+		__tcp_send_ack(sk, tcp_sk(sk)->rcv_nxt, 0);
+}
+
+/**
+ * stap_window_framed() - the ACK owed once stap framed what TCP held
+ * @sk: socket
+ * @framed: bytes stap took from TCP's receive queue
+ * @more: the parser waits for more bytes of the message it frames
+ *
+ * Framing frees no room: the bytes stay charged to the socket in stap's
+ * queue until the application reads them, and an ACK sent now would
+ * offer the window they leave, often none, so that the peer stops until
+ * the read's update. So a due ACK waits for the read, as it does for a
+ * reader of TCP's queue, except when the parser needs more bytes before
+ * the application can read at all: TCP acknowledges at once then, as it
+ * does for a reader waiting on SO_RCVLOWAT (__tcp_ack_snd_check()). A
+ * window that opens (the views' truesize is smaller than the segments')
+ * is offered at once.
+ *
+ * Context: Process context, the socket owned.
+ */
+void stap_window_framed(struct sock *sk, int framed, bool more)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
 
 	sock_owned_by_me(sk);
-	if (copied <= 0 || sk->sk_state == TCP_LISTEN ||
-	    sk->sk_state == TCP_CLOSE)
+	if (framed <= 0 || !stap_window_active(sk))
 		return;
-	if (!stap_window_ack_due(sk)) {
-		if (sk->sk_shutdown & RCV_SHUTDOWN)
-			return;
-		now = tcp_receive_window(tp);
-		offer = stap_window_offer(sk);
-		if (offer <= now)
-			return;
-		/* Not tcp_cleanup_rbuf()'s rule, nor a read of what is left */
-		if ((2 * now > tp->window_clamp || offer < 2 * now) &&
-		    copied < now)
-			return;
-	}
-	__tcp_send_ack(sk, tp->rcv_nxt, 0);
+	if ((more && inet_csk_ack_scheduled(sk) &&
+	     tp->rcv_nxt - tp->rcv_wup > inet_csk(sk)->icsk_ack.rcv_mss) ||
+	    stap_window_opens(sk, 0))
+		__tcp_send_ack(sk, tp->rcv_nxt, 0);
+}
+
+/**
+ * stap_window_read_sock() - tcp_read_sock() without its ACK
+ * @sk: socket
+ * @desc: read descriptor for @actor
+ * @actor: takes the bytes
+ *
+ * tcp_read_sock() ends in tcp_cleanup_rbuf(), which sends an ACK that is
+ * scheduled once more than a segment arrived since the last one, whatever
+ * window it offers: after framing, the window the bytes in stap's queue
+ * leave (see stap_window_framed()). tcp_read_sock_noack() skips that
+ * call, and tcp_rcv_space_adjust() with it, and is not exported; so the
+ * scheduled ACK is hidden from tcp_cleanup_rbuf() for the read and stays
+ * scheduled: TCP's input path, its delayed ACK timer, and stap after the
+ * application's read send it. tcp_cleanup_rbuf()'s other rule, an offer
+ * that doubles, still applies.
+ *
+ * Context: Any context, the socket locked (owned, or bh-locked in
+ * softirq), so that neither TCP's input nor its timers run meanwhile.
+ *
+ * Return: what tcp_read_sock() returns.
+ */
+int stap_window_read_sock(struct sock *sk, read_descriptor_t *desc,
+			  sk_read_actor_t actor)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	u8 sched = icsk->icsk_ack.pending & ICSK_ACK_SCHED;
+	int n;
+
+	icsk->icsk_ack.pending &= ~ICSK_ACK_SCHED;
+	n = tcp_read_sock(sk, desc, actor);
+	icsk->icsk_ack.pending |= sched;
+	return n;
 }
