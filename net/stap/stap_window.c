@@ -67,11 +67,13 @@ static bool stap_window_ack_due(struct sock *sk)
 }
 
 /* TCP would offer twice what the peer has (tcp_cleanup_rbuf()'s rule), or
- * more than it has once @freed bytes, at least what it has, came back.
+ * more than it has once @freed bytes, at least what it has, came back, or
+ * room for a segment where the peer has less (it cannot send then).
  */
 static bool stap_window_opens(struct sock *sk, int freed)
 {
 	const struct tcp_sock *tp = tcp_sk(sk);
+	u32 mss = inet_csk(sk)->icsk_ack.rcv_mss;
 	u32 now, offer;
 
 	if (sk->sk_shutdown & RCV_SHUTDOWN)
@@ -81,7 +83,7 @@ static bool stap_window_opens(struct sock *sk, int freed)
 	if (offer <= now)
 		return false;
 	return (2 * now <= tp->window_clamp && offer >= 2 * now) ||
-	       freed >= now;
+	       freed >= now || (now < mss && offer >= mss);
 }
 
 static bool stap_window_active(const struct sock *sk)
@@ -97,7 +99,8 @@ static bool stap_window_active(const struct sock *sk)
  * Sends an ACK when tcp_cleanup_rbuf() would after a read of @copied
  * bytes (a delayed ACK is due, or the peer has less than half the window
  * and TCP would offer twice what it has), and also when TCP would offer
- * more and the read freed at least what the peer has left.
+ * more and the read freed at least what the peer has left, or room for a
+ * segment (icsk_ack.rcv_mss) where the peer has less.
  *
  * A reader of TCP's queue frees room a little at a time, and waiting for
  * the offer to double saves an ACK per read. stap's reader frees a whole
@@ -111,7 +114,9 @@ static bool stap_window_active(const struct sock *sk)
  * largest window it was offered (tcp_bound_to_half_wnd()), and
  * window_clamp follows the ratio of payload to truesize of the segments
  * received (tcp_measure_rcv_mss()), so it can fall below that. Either
- * way the writer would wait for its persist timer.
+ * way the writer would wait for its persist timer; nor may a read that
+ * frees less than the peer has, but lets it send a segment again, wait
+ * for the offer to double.
  *
  * Context: Process context, the socket owned.
  */
