@@ -855,6 +855,10 @@ TEST_F(rx, urgent_alone)
 	ASSERT_EQ(stap_wait_urgent(self->sfd), 0);
 	EXPECT_EQ(recv(self->sfd, got, sizeof(got), 0), -1);
 	EXPECT_EQ(errno, EAGAIN);
+	/* The reads below wait for bytes that are sent: no timeout */
+	tv.tv_usec = 0;
+	ASSERT_EQ(setsockopt(self->sfd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+			     sizeof(tv)), 0);
 	EXPECT_EQ(stap_atmark(self->sfd), 1);
 	ASSERT_EQ(recv(self->sfd, &c, 1, MSG_OOB), 1);
 	EXPECT_EQ(c, '!');
