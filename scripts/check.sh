@@ -57,10 +57,17 @@ vm_splat_fails() {
 # Count the kselftest results of one kernel: harness programs by their
 # "Totals" line, other programs by the runner's ok/not ok line.
 count_tap() {
-	local out=$1 k=$2 line p f s totals=0
+	local out=$1 k=$2 line p f s totals=0 why=
 	while IFS= read -r line; do
 		# the guest's serial console ends its lines with CR LF
 		line=${line%$'\r'}
+		case "$line" in
+		*"#  RUN "*) why= ;;
+		*.c:[0-9]*:*)
+			# an assertion's file:line: the first two go with the
+			# failed case's name
+			[ "${#why}" -gt 300 ] || why+=" ${line##*# }" ;;
+		esac
 		case "$line" in
 		"# # Totals: pass:"*|"# Totals: pass:"*)
 			p=$(echo "$line" | sed -n 's/.*Totals: pass:\([0-9]*\).*/\1/p')
@@ -73,7 +80,7 @@ count_tap() {
 			totals=1 ;;
 		"# not ok "*|"# # not ok "*)
 			# name the failed case: CI shows only this output
-			failed+=("${line##*not ok } on $k") ;;
+			failed+=("${line##*not ok } on $k${why:+:$why}") ;;
 		"ok "*" selftests: "*)
 			[ $totals -eq 1 ] || pass=$((pass + 1))
 			totals=0 ;;
