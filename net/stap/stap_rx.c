@@ -337,7 +337,7 @@ out:
 	return framed;
 }
 
-/* The ACK owed once stap framed @framed bytes in process context */
+/* The ACK owed once stap framed @framed bytes */
 static void stap_rx_framed(struct sock *sk, struct stap_context *ctx,
 			   int framed)
 {
@@ -369,7 +369,7 @@ void stap_rx_data_ready(struct sock *sk)
 		ctx->rx.saved_data_ready(sk);
 		return;
 	}
-	stap_rx_read(sk, ctx);
+	stap_rx_framed(sk, ctx, stap_rx_read(sk, ctx));
 }
 
 /* Called from release_sock() with the socket owned and bh-locked. */

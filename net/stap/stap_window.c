@@ -48,6 +48,16 @@ static u32 stap_window_offer(const struct sock *sk)
 	return rounddown(free_space, mss);
 }
 
+/* The peer pushed a segment smaller than its MSS since the last ACK */
+static bool stap_window_pushed(struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+
+	return (icsk->icsk_ack.pending & ICSK_ACK_PUSHED2) ||
+	       ((icsk->icsk_ack.pending & ICSK_ACK_PUSHED) &&
+		!inet_csk_in_pingpong_mode(sk));
+}
+
 /* The ACK tcp_cleanup_rbuf() would send once a read emptied the receive
  * memory: a delayed ACK that waited for the read, or the peer pushed.
  */
@@ -60,10 +70,7 @@ static bool stap_window_ack_due(struct sock *sk)
 		return false;
 	if (tp->rcv_nxt - tp->rcv_wup > icsk->icsk_ack.rcv_mss)
 		return true;
-	return ((icsk->icsk_ack.pending & ICSK_ACK_PUSHED2) ||
-		((icsk->icsk_ack.pending & ICSK_ACK_PUSHED) &&
-		 !inet_csk_in_pingpong_mode(sk))) &&
-	       !atomic_read(&sk->sk_rmem_alloc);
+	return stap_window_pushed(sk) && !atomic_read(&sk->sk_rmem_alloc);
 }
 
 /* TCP would offer twice what the peer has (tcp_cleanup_rbuf()'s rule), or
@@ -141,21 +148,27 @@ void stap_window_update(struct sock *sk, int copied)
  * the read's update. So a due ACK waits for the read, as it does for a
  * reader of TCP's queue, except when the parser needs more bytes before
  * the application can read at all: TCP acknowledges at once then, as it
- * does for a reader waiting on SO_RCVLOWAT (__tcp_ack_snd_check()). A
+ * does for a reader waiting on SO_RCVLOWAT (__tcp_ack_snd_check()), and
+ * for a pushed segment once the parser took all TCP held, as
+ * tcp_cleanup_rbuf() does once a read emptied the queue: no read will
+ * come to send it, and a writer short of send buffer waits for it. A
  * window that opens (the views' truesize is smaller than the segments')
  * is offered at once.
  *
- * Context: Process context, the socket owned.
+ * Context: Any context, the socket locked: owned, or bh-locked in softirq
+ * (from sk_data_ready, where TCP's own ACK check may already have run).
  */
 void stap_window_framed(struct sock *sk, int framed, bool more)
 {
 	const struct tcp_sock *tp = tcp_sk(sk);
 
-	sock_owned_by_me(sk);
+	stap_assert_locked(sk);
 	if (framed <= 0 || !stap_window_active(sk))
 		return;
 	if ((more && inet_csk_ack_scheduled(sk) &&
-	     tp->rcv_nxt - tp->rcv_wup > inet_csk(sk)->icsk_ack.rcv_mss) ||
+	     (tp->rcv_nxt - tp->rcv_wup > inet_csk(sk)->icsk_ack.rcv_mss ||
+	      (stap_window_pushed(sk) &&
+	       skb_queue_empty(&sk->sk_receive_queue)))) ||
 	    stap_window_opens(sk, 0))
 		__tcp_send_ack(sk, tp->rcv_nxt, 0);
 }
