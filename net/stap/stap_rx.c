@@ -561,9 +561,8 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		    int flags)
 {
 	struct stap_context *ctx = stap_get_ctx(sk);
-	int target, want, err;
+	int target, want, err, n;
 	unsigned int tomark;
-	bool done;
 	size_t copied = 0;
 	long timeo;
 
@@ -582,15 +581,23 @@ int stap_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		if (!tomark && copied)
 			break;
 		want = min_t(size_t, len - copied, tomark ?: UINT_MAX);
-		err = stap_rx_copy(sk, &ctx->rx, msg, want, flags,
-				   (flags & MSG_PEEK) ? copied : 0);
-		if (err < 0)
+		n = stap_rx_copy(sk, &ctx->rx, msg, want, flags,
+				 (flags & MSG_PEEK) ? copied : 0);
+		if (n < 0) {
+			err = n;
 			break;
-		copied += err;
-		/* Enough, or stopped at the mark with data read */
-		done = copied >= target || (tomark && err == tomark);
-		err = 0;
-		if (done)
+		}
+		copied += n;
+		/* Stopped at the mark with data read */
+		if (tomark && n == tomark)
+			break;
+		/* Read on while stap_rx_ungate() frames more, as tcp_recvmsg()
+		 * reads all that is queued: passed bytes left unread hold
+		 * their memory, and TCP offers the window that leaves.
+		 */
+		if (n)
+			continue;
+		if (copied >= target)
 			break;
 		/* A peek has consumed nothing: wait for all of @target */
 		want = (flags & MSG_PEEK) ? target : target - copied;

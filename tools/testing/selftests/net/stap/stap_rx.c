@@ -728,6 +728,47 @@ TEST_F(rx, slow_reader_blocks_writer)
 	EXPECT_EQ(st.rx_pass_bytes, total);
 }
 
+/* A read takes all that is passed and all that TCP holds, as TCP's does.
+ * 48 messages of 1 KiB, each acknowledged before the next: the receiver
+ * frames them as they come until its queue holds half the receive buffer,
+ * and TCP keeps the rest. One read must return all 48: bytes it left
+ * framed and unread would hold their memory and close TCP's window.
+ */
+TEST_F(rx, read_takes_all_queued)
+{
+	const size_t nmsg = 48;
+	char payload[1024], *want, *got;
+	size_t n, total = 0, i;
+	struct stap_stats st;
+
+	if (variant->parser == PARSE_SEVEN)
+		SKIP(return, "covered with the other parsers");
+	memset(payload, 'P', sizeof(payload));
+	want = malloc(nmsg * (sizeof(payload) + 4));
+	got = malloc(nmsg * (sizeof(payload) + 4) + 1);
+	ASSERT_TRUE(want && got);
+	for (i = 0; i < nmsg; i++) {
+		payload[1] = 'a' + i % 26;
+		n = frame(variant->parser, want + total, payload,
+			  sizeof(payload));
+		ASSERT_EQ(send(self->cfd, want + total, n, 0), (ssize_t)n);
+		ASSERT_EQ(stap_wait_acked(self->cfd), 0);
+		total += n;
+	}
+	/* The case at hand: stap's queue is full and TCP holds the rest */
+	ASSERT_EQ(stap_get_stats(self->sfd, &st), 0);
+	ASSERT_LT(st.rx_pass_bytes, total);
+	ASSERT_EQ(recv(self->sfd, got, total + 1, MSG_DONTWAIT),
+		  (ssize_t)total);
+	EXPECT_EQ(memcmp(got, want, total), 0);
+	EXPECT_EQ(recv(self->sfd, got, 1, MSG_DONTWAIT), -1);
+	EXPECT_EQ(errno, EAGAIN);
+	ASSERT_EQ(stap_get_stats(self->sfd, &st), 0);
+	EXPECT_EQ(st.rx_pass_bytes, total);
+	free(want);
+	free(got);
+}
+
 /* Thousands of messages of random sizes, written with random splits. */
 /* Send @m1, the urgent byte @urg (MSG_OOB), then @m2, and wait until the
  * tapped reader has received and framed them.
