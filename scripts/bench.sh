@@ -30,7 +30,7 @@ VMTEST_ACCEL=${BENCH_ACCEL:-icount} \
 	tail -20 "$OUT/raw.log" >&2
 	exit 1
 }
-grep -E '^(tput|small|rr|scale|# kernel)' "$OUT/raw.log" > "$OUT/raw.tsv"
+grep -E '^(tput|small|rr|scale|# kernel|# tapped)' "$OUT/raw.log" > "$OUT/raw.tsv"
 python3 "$TOP/scripts/bench_report.py" "$OUT/raw.tsv" "$OUT"
 # The plot needs the one-way throughput rows (-w without tput has none)
 [ "$(wc -l < "$OUT/ratios.dat")" -le 1 ] ||

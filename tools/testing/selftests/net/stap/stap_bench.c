@@ -4,7 +4,7 @@
  * relay doing the same work, on loopback, in one run.
  *
  * Configurations (every socket of a pair is tapped both ways where the
- * configuration taps at all):
+ * configuration taps at all; -e taps one end only):
  *   tcp        plain TCP, the limit
  *   stap-pass  stap, pass-all verdicts, no parser
  *   stap-deny  stap, length-prefix parser and a deny-list (LPM trie)
@@ -250,6 +250,24 @@ static void relay_start(void)
 		die("relay");
 }
 
+/* The ends of a pair the stap configurations tap (-e) */
+enum { TAP_CLIENT = 1, TAP_SERVER = 2, TAP_BOTH = 3 };
+static const char * const tap_end_names[] = {
+	[TAP_CLIENT] = "client", [TAP_SERVER] = "server", [TAP_BOTH] = "both",
+};
+
+static int tap_ends = TAP_BOTH;
+
+static int tap_ends_of(const char *name)
+{
+	int i;
+
+	for (i = TAP_CLIENT; i <= TAP_BOTH; i++)
+		if (!strcmp(name, tap_end_names[i]))
+			return i;
+	return 0;
+}
+
 static void tap(int fd, enum cfg c)
 {
 	int parse = -1, verdict;
@@ -318,8 +336,10 @@ static void pair_bufs(enum cfg c, int sockbuf, int *cfd, int *sfd)
 	setsockopt(*cfd, SOL_SOCKET, SO_RCVTIMEO, &stall, sizeof(stall));
 	setsockopt(*sfd, SOL_SOCKET, SO_RCVTIMEO, &stall, sizeof(stall));
 	if (c == CFG_STAP_PASS || c == CFG_STAP_DENY) {
-		tap(*cfd, c);
-		tap(*sfd, c);
+		if (tap_ends & TAP_CLIENT)
+			tap(*cfd, c);
+		if (tap_ends & TAP_SERVER)
+			tap(*sfd, c);
 	} else if (c == CFG_SOCKMAP || c == CFG_SOCKMAP_STRP) {
 		sockmap_add(*cfd, c == CFG_SOCKMAP_STRP);
 		sockmap_add(*sfd, c == CFG_SOCKMAP_STRP);
@@ -698,7 +718,7 @@ static void setup(void)
 
 static const char usage_text[] =
 "Usage: stap_bench [-r REPS] [-d SECONDS] [-s SEED] [-c CFGS] [-w WORKLOADS]\n"
-"                  [-q] [-P]\n"
+"                  [-e ENDS] [-q] [-P]\n"
 "\n"
 "Measure plain TCP, stap (pass-all; parser and deny-list), sockmap (same\n"
 "programs) and a userspace relay (same framing and deny-list) on\n"
@@ -716,6 +736,9 @@ static const char usage_text[] =
 "              stap-deny, sockmap, relay; sockmap-strp only when named)\n"
 "  -w WORKLOADS  these workloads (comma-separated: tput, small, rr, scale;\n"
 "              default all)\n"
+"  -e ENDS     the ends stap-pass and stap-deny tap: both (default),\n"
+"              client (the sender of one-way workloads) or server (its\n"
+"              sink)\n"
 "  -q          quick: 1 repetition, 0.2 s, up to 100 connections\n"
 "  -P          no pinning (by default the sender runs on CPU 0 and its\n"
 "              peer thread, sink, echo or relay, on CPU 1)\n";
@@ -735,8 +758,15 @@ int main(int argc, char **argv)
 	const char *workloads = "tput,small,rr,scale";
 	struct utsname u;
 
-	while ((c = getopt(argc, argv, "r:d:s:c:w:qPh")) != -1) {
+	while ((c = getopt(argc, argv, "r:d:s:c:w:e:qPh")) != -1) {
 		switch (c) {
+		case 'e':
+			tap_ends = tap_ends_of(optarg);
+			if (tap_ends)
+				break;
+			fprintf(stderr, "stap_bench: -e %s: %s\n", optarg,
+				"not both, client or server");
+			return 2;
 		case 'w':
 			workloads = optarg;
 			break;
@@ -786,6 +816,7 @@ int main(int argc, char **argv)
 	printf("# kernel\t%s\n", u.release);
 	pin_self(0);
 	printf("# pinned\t%s\n", pin ? "sender cpu0, peer cpu1" : "no");
+	printf("# tapped\t%s\n", tap_end_names[tap_ends]);
 	for (i = 0; i < CFG_MAX; i++)
 		order[i] = i;
 	for (rep = 1; rep <= reps; rep++) {
