@@ -58,19 +58,18 @@ static bool stap_window_pushed(struct sock *sk)
 		!inet_csk_in_pingpong_mode(sk));
 }
 
-/* The ACK tcp_cleanup_rbuf() would send once a read emptied the receive
- * memory: a delayed ACK that waited for the read, or the peer pushed.
+/* The ACK tcp_cleanup_rbuf() would send once a read @drained what it
+ * reads: a delayed ACK after more than a segment, or the peer pushed.
  */
-static bool stap_window_ack_due(struct sock *sk)
+static bool stap_window_ack_due(struct sock *sk, bool drained)
 {
-	const struct inet_connection_sock *icsk = inet_csk(sk);
 	const struct tcp_sock *tp = tcp_sk(sk);
 
 	if (!inet_csk_ack_scheduled(sk))
 		return false;
-	if (tp->rcv_nxt - tp->rcv_wup > icsk->icsk_ack.rcv_mss)
+	if (tp->rcv_nxt - tp->rcv_wup > inet_csk(sk)->icsk_ack.rcv_mss)
 		return true;
-	return stap_window_pushed(sk) && !atomic_read(&sk->sk_rmem_alloc);
+	return drained && stap_window_pushed(sk);
 }
 
 /* TCP would offer twice what the peer has (tcp_cleanup_rbuf()'s rule), or
@@ -132,7 +131,8 @@ void stap_window_update(struct sock *sk, int copied)
 	sock_owned_by_me(sk);
 	if (copied <= 0 || !stap_window_active(sk))
 		return;
-	if (stap_window_ack_due(sk) || stap_window_opens(sk, copied))
+	if (stap_window_ack_due(sk, !atomic_read(&sk->sk_rmem_alloc)) ||
+	    stap_window_opens(sk, copied))
 		__tcp_send_ack(sk, tcp_sk(sk)->rcv_nxt, 0);
 }
 
@@ -160,17 +160,14 @@ void stap_window_update(struct sock *sk, int copied)
  */
 void stap_window_framed(struct sock *sk, int framed, bool more)
 {
-	const struct tcp_sock *tp = tcp_sk(sk);
-
 	stap_assert_locked(sk);
 	if (framed <= 0 || !stap_window_active(sk))
 		return;
-	if ((more && inet_csk_ack_scheduled(sk) &&
-	     (tp->rcv_nxt - tp->rcv_wup > inet_csk(sk)->icsk_ack.rcv_mss ||
-	      (stap_window_pushed(sk) &&
-	       skb_queue_empty(&sk->sk_receive_queue)))) ||
+	/* The parser's read is done once TCP's queue is empty */
+	if ((more &&
+	     stap_window_ack_due(sk, skb_queue_empty(&sk->sk_receive_queue))) ||
 	    stap_window_opens(sk, 0))
-		__tcp_send_ack(sk, tp->rcv_nxt, 0);
+		__tcp_send_ack(sk, tcp_sk(sk)->rcv_nxt, 0);
 }
 
 /**
