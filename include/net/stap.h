@@ -165,10 +165,67 @@ struct stap_abort {
 	bool			armed;
 };
 
+/**
+ * struct stap_rdr_target - a socket a receive verdict may redirect to
+ * @sk: the target socket, held
+ * @ctx: its context, held: it outlives the target's detach
+ * @cookie: the target's socket cookie
+ * @flags: STAP_TARGET_* flags
+ * @refs: the table's reference and the held message's
+ */
+struct stap_rdr_target {
+	struct sock		*sk;
+	struct stap_context	*ctx;
+	u64			cookie;
+	u32			flags;
+	refcount_t		refs;
+};
+
+/**
+ * struct stap_rdr_table - the targets STAP_TARGETS sets, replaced whole
+ * @n: entries in @t
+ * @t: the targets, by the index a verdict names
+ */
+struct stap_rdr_table {
+	unsigned int		n;
+	struct stap_rdr_target	*t[] __counted_by(n);
+};
+
+/**
+ * struct stap_rdr - redirect state of a tapped socket, as source and as
+ *	target
+ * @targets: the socket's targets, or NULL; under the socket lock
+ * @held: a redirected message its target had no room for: receive
+ *	framing waits until it is queued there; under the socket lock
+ * @held_to: the target of @held, holding a reference
+ * @wait: this socket's node on @held_to's @waiters while @held waits
+ * @inbox: messages redirected to this socket, for its send side to take
+ *	in order
+ * @inbox_bytes: payload bytes in @inbox; read locklessly for room
+ * @waiters: sources whose held message waits for room here
+ * @lock: guards @inbox, @inbox_bytes, @waiters, @dead and the @wait
+ *	nodes linked on @waiters; nests inside any socket lock, never
+ *	around one
+ * @dead: detached: takes no more messages and wakes no more sources
+ */
+struct stap_rdr {
+	struct stap_rdr_table	*targets;
+	struct sk_buff		*held;
+	struct stap_rdr_target	*held_to;
+	struct list_head	wait;
+	struct sk_buff_head	inbox;
+	unsigned int		inbox_bytes;
+	struct list_head	waiters;
+	spinlock_t		lock;	/* see @lock above */
+	bool			dead;
+};
+
 /* What the context's work item is to do, bits of stap_context.todo */
 enum stap_work_bit {
 	STAP_WORK_TX_PUSH,	/* push the send side's pending bytes */
 	STAP_WORK_ABORT,	/* reset the connection once it is due */
+	STAP_WORK_RDR_IN,	/* send what other sockets redirected here */
+	STAP_WORK_RDR_RETRY,	/* a target has room for the held message */
 };
 
 /**
@@ -185,6 +242,7 @@ enum stap_work_bit {
  * @rx: receive state, valid when @rx_on
  * @tx: send state, valid when @tx_on
  * @abort: the reset after a DISCONNECT verdict
+ * @rdr: redirect state
  * @work: runs what @todo asks from process context, the socket locked;
  *	one item for the whole context. Queued, it holds the socket and the
  *	context.
@@ -205,6 +263,7 @@ struct stap_context {
 	struct stap_rx		rx;
 	struct stap_tx		tx;
 	struct stap_abort	abort;
+	struct stap_rdr		rdr;
 	struct delayed_work	work;
 	unsigned long		todo;
 	struct rcu_head		rcu;

@@ -40,6 +40,13 @@
 #ifndef kzalloc_obj
 #define kzalloc_obj(P, gfp)	kzalloc(sizeof(P), gfp)
 #define kmalloc_obj(P, gfp)	kmalloc(sizeof(P), gfp)
+#define kzalloc_flex(P, FAM, COUNT, gfp)				\
+	kzalloc(size_add(sizeof(P), size_mul(sizeof((P).FAM[0]), COUNT)), gfp)
+#endif
+
+/* The bounds attribute of flexible arrays came with 6.6 */
+#ifndef __counted_by
+#define __counted_by(member)
 #endif
 
 /* copy_struct_from_sockptr() came with 6.13; 6.12.y's backport copies

@@ -48,6 +48,9 @@ enum {
 	STAP_MIB_BADVERDICTS,
 	STAP_MIB_OVERSIZEMSGS,
 	STAP_MIB_NOMEMABORTS,
+	STAP_MIB_RXREDIRECTMSGS,
+	STAP_MIB_RXREDIRECTBYTES,
+	STAP_MIB_REDIRECTERRORS,
 	STAP_MIB_CURRSOCKETS,	/* sockets tapped now */
 	STAP_MIB_SOCKETS,	/* sockets ever tapped */
 	__STAP_MIB_MAX
@@ -93,6 +96,7 @@ enum stap_drop_reason {
 	STAP_DROP_BAD_VERDICT,	/* unknown verdict or redirect */
 	STAP_DROP_DISCONNECT,	/* disconnect verdict */
 	STAP_DROP_INCOMPLETE,	/* cut by shutdown or close */
+	STAP_DROP_REDIRECT,	/* its redirect failed */
 };
 
 /* A sockmap redirect needs sockmap (CONFIG_NET_SOCK_MSG) */
@@ -126,6 +130,7 @@ enum stap_verdict {
 	STAP_MSG_PASS,		/* deliver it */
 	STAP_MSG_DROP,		/* free it */
 	STAP_MSG_ABORT,		/* free it and abort the connection */
+	STAP_MSG_REDIRECT,	/* send it on a target */
 };
 
 /* The socket lock in either form: owned by a process, or bh-locked in
@@ -152,7 +157,7 @@ static inline void stap_ctx_put(struct stap_context *ctx)
 }
 
 /**
- * stap_queue_work() - have the context's work do @what within @delay
+ * __stap_queue_work() - have the context's work do @what within @delay
  *	jiffies
  * @sk: socket of @ctx
  * @ctx: attached context
@@ -161,20 +166,21 @@ static inline void stap_ctx_put(struct stap_context *ctx)
  *	at once when @delay is 0
  *
  * The queued work holds @sk and @ctx until it has run, or until
- * stap_ctx_free() cancels it. Only an attached context queues work: the
- * caller's lock keeps @sk alive for sock_hold(), and once detached
- * nothing queues any more, so stap_ctx_free() cancels what is queued
- * without racing a new one.
+ * stap_ctx_free() cancels it. Only an attached context queues work, and
+ * once detached nothing queues any more, so stap_ctx_free() cancels what
+ * is queued without racing a new one.
  *
- * Context: Any context, the socket locked.
+ * Context: Any context. The caller keeps @ctx attached and @sk alive:
+ * it holds the socket lock (stap_queue_work()), or the stap_rdr.lock of
+ * a socket whose list the context is on, which the context's
+ * stap_rdr_stop() takes before it detaches.
  */
-static inline void stap_queue_work(struct sock *sk, struct stap_context *ctx,
-				   enum stap_work_bit what,
-				   unsigned long delay)
+static inline void __stap_queue_work(struct sock *sk, struct stap_context *ctx,
+				     enum stap_work_bit what,
+				     unsigned long delay)
 {
 	bool pending;
 
-	stap_assert_locked(sk);
 	set_bit(what, &ctx->todo);
 	sock_hold(sk);
 	refcount_inc(&ctx->refs);
@@ -189,6 +195,15 @@ static inline void stap_queue_work(struct sock *sk, struct stap_context *ctx,
 	}
 }
 
+/* __stap_queue_work() for the socket's own context, under its lock */
+static inline void stap_queue_work(struct sock *sk, struct stap_context *ctx,
+				   enum stap_work_bit what,
+				   unsigned long delay)
+{
+	stap_assert_locked(sk);
+	__stap_queue_work(sk, ctx, what, delay);
+}
+
 /* stap_bpf.c */
 int stap_bpf_get_progs(struct stap_context *ctx,
 		       const struct stap_params *p);
@@ -199,7 +214,8 @@ void stap_bpf_fill_ids(const struct stap_context *ctx, struct stap_params *p);
 int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
 		   struct sock *sk, struct sk_buff *skb, unsigned int max);
 enum stap_verdict stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
-				   struct sk_buff *skb, bool tx);
+				   struct sk_buff *skb, bool tx,
+				   unsigned int *target);
 void stap_bpf_count_drop(struct sock *sk, struct stap_context *ctx, bool tx,
 			 unsigned int len, int reason);
 
@@ -255,12 +271,36 @@ void stap_window_framed(struct sock *sk, int framed, bool more);
 int stap_window_read_sock(struct sock *sk, read_descriptor_t *desc,
 			  sk_read_actor_t actor);
 
+/* stap_redirect.c */
+void stap_rdr_init(struct stap_context *ctx);
+bool stap_rdr_redirect(struct sock *sk, struct stap_context *ctx,
+		       struct sk_buff *msg, unsigned int idx);
+bool stap_rdr_retry(struct sock *sk, struct stap_context *ctx);
+void stap_rdr_drain(struct sock *sk, struct stap_context *ctx);
+void stap_rdr_close(struct sock *sk, struct stap_context *ctx);
+void stap_rdr_stop(struct sock *sk, struct stap_context *ctx);
+int stap_rdr_set_targets(struct sock *sk, struct stap_context *ctx,
+			 sockptr_t optval, unsigned int optlen);
+int stap_rdr_get_targets(struct sock *sk, struct stap_context *ctx,
+			 char __user *optval, int __user *optlen);
+
+/* Sources wait for room in this socket, or messages in its inbox for its
+ * work: lockless, for sk_write_space.
+ */
+static inline bool stap_rdr_busy(const struct stap_context *ctx)
+{
+	return !list_empty_careful(&ctx->rdr.waiters) ||
+	       skb_queue_len_lockless(&ctx->rdr.inbox);
+}
+
 /* stap_tx.c */
 int stap_tx_init(struct sock *sk, struct stap_context *ctx);
 void stap_tx_start(struct sock *sk, struct stap_context *ctx);
 void stap_tx_start_clone(struct sock *sk, struct stap_context *ctx);
 void stap_tx_stop(struct sock *sk, struct stap_context *ctx);
 void stap_tx_push_pending(struct sock *sk, struct stap_context *ctx);
+void stap_tx_send_redirected(struct sock *sk, struct stap_context *ctx,
+			     struct sk_buff *skb);
 bool stap_tx_flush(struct sock *sk, struct stap_context *ctx);
 int stap_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
 void stap_tx_write_space(struct sock *sk);

@@ -190,19 +190,35 @@ int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
 	return len;
 }
 
+/* A STAP_VERDICT_REDIRECT_TO() verdict: its index into @target */
+static bool stap_bpf_redirect_index(int verdict, unsigned int *target)
+{
+	u32 v = verdict;
+
+	if ((v & 0xff) != STAP_VERDICT_REDIRECT ||
+	    v >> (STAP_VERDICT_TARGET_SHIFT + 8))
+		return false;
+	*target = v >> STAP_VERDICT_TARGET_SHIFT;
+	return true;
+}
+
 /**
  * stap_bpf_verdict() - run a direction's verdict on one message
  * @sk: the tapped socket, locked
  * @ctx: its context
  * @skb: the message, from its first byte
  * @tx: send direction
+ * @target: where a redirect verdict's target index goes, or NULL where
+ *	the direction cannot redirect (a redirect is then a bad verdict)
  *
- * Counts and traces the verdict; the caller acts on it.
+ * Counts and traces the verdict; the caller acts on it, and counts a
+ * redirect.
  *
  * Return: &enum stap_verdict.
  */
 enum stap_verdict stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
-				   struct sk_buff *skb, bool tx)
+				   struct sk_buff *skb, bool tx,
+				   unsigned int *target)
 {
 	int slot = tx ? STAP_SLOT_SEND_VERDICT : STAP_SLOT_RECV_VERDICT;
 	int mib = tx ? STAP_MIB_TXPASSMSGS : STAP_MIB_RXPASSMSGS;
@@ -227,6 +243,8 @@ enum stap_verdict stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
 		ret = STAP_MSG_ABORT;
 		break;
 	default:
+		if (target && stap_bpf_redirect_index(verdict, target))
+			return STAP_MSG_REDIRECT;
 		reason = STAP_DROP_BAD_VERDICT;
 		stap_stat_add(sk, ctx, STAP_MIB_BADVERDICTS, 1);
 		break;

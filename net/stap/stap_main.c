@@ -70,6 +70,11 @@ static void stap_work(struct work_struct *work)
 	if (stap_get_ctx(sk) == ctx) {
 		if (todo & BIT(STAP_WORK_TX_PUSH))
 			stap_tx_push_pending(sk, ctx);
+		if (todo & BIT(STAP_WORK_RDR_IN))
+			stap_rdr_drain(sk, ctx);
+		/* The held message's target may have room */
+		if (todo & BIT(STAP_WORK_RDR_RETRY))
+			stap_rx_ungate(sk, ctx);
 		if (todo & BIT(STAP_WORK_ABORT))
 			reset = stap_abort_poll(sk, ctx);
 	}
@@ -88,6 +93,7 @@ static void stap_ctx_init(struct sock *sk, struct stap_context *ctx)
 	ctx->sk = sk;
 	refcount_set(&ctx->refs, 1);
 	INIT_DELAYED_WORK(&ctx->work, stap_work);
+	stap_rdr_init(ctx);
 }
 
 static struct stap_context *stap_ctx_create(struct sock *sk, gfp_t gfp)
@@ -128,6 +134,7 @@ static void stap_ctx_detach(struct sock *sk, struct stap_context *ctx)
 {
 	if (stap_attached(ctx))
 		STAP_DEC_STATS(sock_net(sk), STAP_MIB_CURRSOCKETS);
+	stap_rdr_stop(sk, ctx);
 	if (ctx->rx_on)
 		stap_rx_stop(sk, ctx);
 	if (ctx->tx_on)
@@ -153,6 +160,7 @@ static void stap_close(struct sock *sk, long timeout)
 	bool reset;
 
 	lock_sock(sk);
+	stap_rdr_close(sk, ctx);
 	reset = stap_rx_has_unread(ctx) || ctx->rx.err == ECONNABORTED ||
 		ctx->tx.err == ECONNABORTED;
 	if (ctx->tx_on && !reset &&
@@ -278,6 +286,8 @@ static int stap_setsockopt(struct sock *sk, int level, int optname,
 	switch (optname) {
 	case STAP_PARAMS:
 		return do_stap_setsockopt_params(sk, optval, optlen);
+	case STAP_TARGETS:
+		return stap_rdr_set_targets(sk, ctx, optval, optlen);
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -350,6 +360,8 @@ static int stap_getsockopt(struct sock *sk, int level, int optname,
 		return do_stap_getsockopt_params(sk, optval, optlen);
 	case STAP_STATS:
 		return do_stap_getsockopt_stats(sk, optval, optlen);
+	case STAP_TARGETS:
+		return stap_rdr_get_targets(sk, ctx, optval, optlen);
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -431,6 +443,22 @@ static __poll_t stap_poll(struct file *file, struct socket *sock,
 	return mask;
 }
 
+/* proto_ops.shutdown of a tapped send side: what sources redirected here
+ * goes to TCP ahead of the FIN, with the accepted messages. Called in
+ * process context, the socket not locked.
+ */
+static int stap_shutdown(struct socket *sock, int how)
+{
+	struct sock *sk = sock->sk;
+
+	if (how == SHUT_WR || how == SHUT_RDWR) {
+		lock_sock(sk);
+		stap_rdr_drain(sk, stap_get_ctx(sk));
+		release_sock(sk);
+	}
+	return stap_tx_shutdown(sock, how);
+}
+
 static void stap_build_proto_ops(int ip_ver, const struct proto_ops *base)
 {
 	struct proto_ops *ops;
@@ -449,7 +477,7 @@ static void stap_build_proto_ops(int ip_ver, const struct proto_ops *base)
 			ops->read_skb		= NULL;
 		}
 		if (conf & STAP_CONF_TX)
-			ops->shutdown		= stap_tx_shutdown;
+			ops->shutdown		= stap_shutdown;
 	}
 }
 
@@ -642,6 +670,9 @@ static int stap_info_put_stats(struct sk_buff *skb,
 		{ STAP_STATS_BAD_VERDICTS,	&st->bad_verdicts },
 		{ STAP_STATS_OVERSIZE_MSGS,	&st->oversize_msgs },
 		{ STAP_STATS_NOMEM_ABORTS,	&st->nomem_aborts },
+		{ STAP_STATS_RX_REDIRECT_MSGS,	&st->rx_redirect_msgs },
+		{ STAP_STATS_RX_REDIRECT_BYTES,	&st->rx_redirect_bytes },
+		{ STAP_STATS_REDIRECT_ERRORS,	&st->redirect_errors },
 	};
 	struct nlattr *nest;
 	int i;

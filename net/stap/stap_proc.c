@@ -29,6 +29,9 @@ static const char * const stap_mib_names[__STAP_MIB_MAX] = {
 	[STAP_MIB_BADVERDICTS]	= "StapBadVerdicts",
 	[STAP_MIB_OVERSIZEMSGS]	= "StapOversizeMsgs",
 	[STAP_MIB_NOMEMABORTS]	= "StapNoMemAborts",
+	[STAP_MIB_RXREDIRECTMSGS]	= "StapRxRedirectMsgs",
+	[STAP_MIB_RXREDIRECTBYTES]	= "StapRxRedirectBytes",
+	[STAP_MIB_REDIRECTERRORS]	= "StapRedirectErrors",
 };
 
 /* Called in process context when /proc/net/stap_stat is read. */

@@ -89,13 +89,28 @@ static bool stap_rx_charge_queue(struct sock *sk, struct stap_rx *rx,
 	return true;
 }
 
-/* Queue the message held back for memory. Return: whether framing may go
- * on.
+/* Open the gate once the application's reads made room in the queue */
+static void stap_rx_reopen(struct sock *sk, struct stap_rx *rx)
+{
+	if (rx->gated && rx->charged < READ_ONCE(sk->sk_rcvbuf) / 4)
+		WRITE_ONCE(rx->gated, false);
+}
+
+/* Queue the message held back for memory, or for room in its redirect
+ * target. Return: whether framing may go on.
  */
 static bool stap_rx_queue_held(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_rx *rx = &ctx->rx;
 
+	if (ctx->rdr.held) {
+		if (!stap_rdr_retry(sk, ctx)) {
+			WRITE_ONCE(rx->gated, true);
+			return false;
+		}
+		/* The gate it closed opens, from whatever path retried */
+		stap_rx_reopen(sk, rx);
+	}
 	if (!rx->held)
 		return true;
 	if (!stap_rx_charge_queue(sk, rx, rx->held)) {
@@ -133,8 +148,8 @@ static u32 stap_rx_end(const struct stap_rx *rx)
 	return rx->copied + rx->queued + (rx->held ? rx->held->len : 0);
 }
 
-/* Run the verdict on a framed message: queue it for the application or
- * drop it. Called with the socket lock held.
+/* Run the verdict on a framed message: queue it for the application,
+ * redirect it or drop it. Called with the socket lock held.
  *
  * Return: whether to go on framing the chunk at hand.
  */
@@ -142,10 +157,16 @@ static bool stap_rx_deliver(struct sock *sk, struct stap_context *ctx,
 			    struct sk_buff *msg)
 {
 	struct stap_rx *rx = &ctx->rx;
+	unsigned int target;
 
-	switch (stap_bpf_verdict(sk, ctx, msg, false)) {
+	switch (stap_bpf_verdict(sk, ctx, msg, false, &target)) {
 	case STAP_MSG_PASS:
 		stap_rx_enqueue(sk, ctx, msg);
+		break;
+	case STAP_MSG_REDIRECT:
+		/* Held for room there: framing waits */
+		if (!stap_rdr_redirect(sk, ctx, msg, target))
+			WRITE_ONCE(rx->gated, true);
 		break;
 	case STAP_MSG_ABORT:
 		stap_sk_abort(sk, ctx);
@@ -397,8 +418,7 @@ void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
 	struct stap_rx *rx = &ctx->rx;
 
 	sock_owned_by_me(sk);
-	if (rx->gated && rx->charged < READ_ONCE(sk->sk_rcvbuf) / 4)
-		WRITE_ONCE(rx->gated, false);
+	stap_rx_reopen(sk, rx);
 	if (!rx->gated)
 		stap_rx_framed(sk, ctx, stap_rx_read(sk, ctx));
 }
@@ -875,5 +895,5 @@ void stap_rx_stop(struct sock *sk, struct stap_context *ctx)
  */
 bool stap_rx_has_unread(const struct stap_context *ctx)
 {
-	return ctx->rx_on && (ctx->rx.queued || ctx->rx.held);
+	return ctx->rx_on && (ctx->rx.queued || ctx->rx.held || ctx->rdr.held);
 }

@@ -225,7 +225,7 @@ static bool stap_tx_msg(struct sock *sk, struct stap_context *ctx,
 	unsigned int len = msg->len;
 	enum stap_verdict verdict;
 
-	verdict = stap_bpf_verdict(sk, ctx, msg, true);
+	verdict = stap_bpf_verdict(sk, ctx, msg, true, NULL);
 
 	if (verdict == STAP_MSG_PASS && stap_tx_recharge(sk, len, msg->len)) {
 		stap_tx_send(sk, &ctx->tx, msg, false);
@@ -604,6 +604,43 @@ void stap_tx_push_pending(struct sock *sk, struct stap_context *ctx)
 }
 
 /**
+ * stap_tx_send_redirected() - send a message another socket's receive
+ *	verdict redirected here
+ * @sk: socket, owned by the caller
+ * @ctx: its context
+ * @skb: the message, judged by the source's verdict: this socket's own
+ *	send verdict does not see it
+ *
+ * It goes after the accepted messages waiting, as if the application had
+ * written it between two messages: the one being framed is not in
+ * @pending yet. It is charged as an accepted message; the source's flow
+ * control (stap_redirect.c) keeps what waits below the send buffer, so
+ * it is charged even over the memory limits, as the first skb of a
+ * receive queue is.
+ */
+void stap_tx_send_redirected(struct sock *sk, struct stap_context *ctx,
+			     struct sk_buff *skb)
+{
+	struct stap_tx *tx = &ctx->tx;
+	int flags = tx->flags;
+
+	sock_owned_by_me(sk);
+	if (stap_tx_status(sk, tx)) {
+		stap_bpf_count_drop(sk, ctx, true, skb->len,
+				    STAP_DROP_REDIRECT);
+		kfree_skb(skb);
+		return;
+	}
+	/* Raises the forward allocation where the limits allow it */
+	sk_wmem_schedule(sk, skb->len);
+	sk_mem_charge(sk, skb->len);
+	/* Neither MSG_MORE nor MSG_EOR of the application's last send */
+	tx->flags = 0;
+	stap_tx_send(sk, tx, skb, false);
+	tx->flags = flags;
+}
+
+/**
  * stap_tx_write_space() - sk_write_space of a tapped socket
  * @sk: socket
  *
@@ -618,6 +655,9 @@ void stap_tx_write_space(struct sock *sk)
 
 	if (unlikely(!ctx || !READ_ONCE(ctx->tx_on)))
 		return;
+	/* Sources redirecting here wait for this room */
+	if (stap_rdr_busy(ctx))
+		stap_queue_work(sk, ctx, STAP_WORK_RDR_IN, 0);
 	/* A sleeping writer pushes them itself when it wakes */
 	if (skb_queue_empty(&ctx->tx.pending) || ctx->tx.writers) {
 		ctx->tx.saved_write_space(sk);

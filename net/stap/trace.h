@@ -20,6 +20,7 @@ TRACE_DEFINE_ENUM(STAP_DROP_VERDICT);
 TRACE_DEFINE_ENUM(STAP_DROP_BAD_VERDICT);
 TRACE_DEFINE_ENUM(STAP_DROP_DISCONNECT);
 TRACE_DEFINE_ENUM(STAP_DROP_INCOMPLETE);
+TRACE_DEFINE_ENUM(STAP_DROP_REDIRECT);
 
 /* One message of either direction: @code is its verdict or drop reason */
 DECLARE_EVENT_CLASS(stap_msg,
@@ -66,7 +67,33 @@ DEFINE_EVENT_PRINT(stap_msg, stap_msg_drop,
 				   { STAP_DROP_VERDICT, "verdict" },
 				   { STAP_DROP_BAD_VERDICT, "bad_verdict" },
 				   { STAP_DROP_DISCONNECT, "disconnect" },
-				   { STAP_DROP_INCOMPLETE, "incomplete" }))
+				   { STAP_DROP_INCOMPLETE, "incomplete" },
+				   { STAP_DROP_REDIRECT, "redirect" }))
+);
+
+/* A received message redirected to a target: @err 0 when it was queued */
+TRACE_EVENT(stap_msg_redirect,
+
+	TP_PROTO(struct sock *sk, u32 len, u64 cookie, int err),
+
+	TP_ARGS(sk, len, cookie, err),
+
+	TP_STRUCT__entry(
+		__field(struct sock *, sk)
+		__field(u64, cookie)
+		__field(u32, len)
+		__field(int, err)
+	),
+
+	TP_fast_assign(
+		__entry->sk = sk;
+		__entry->cookie = cookie;
+		__entry->len = len;
+		__entry->err = err;
+	),
+
+	TP_printk("sk=%p len=%u target=%llu err=%d",
+		  __entry->sk, __entry->len, __entry->cookie, __entry->err)
 );
 
 TRACE_EVENT(stap_strp_error,

@@ -17,11 +17,21 @@
 /* Socket options at level SOL_STAP */
 #define STAP_PARAMS		1	/* set once, get: struct stap_params */
 #define STAP_STATS		2	/* get: struct stap_stats */
+#define STAP_TARGETS		3	/* set, get: struct stap_target[] */
 
 /* Verdicts; a verdict program returning another value drops the message. */
 #define STAP_VERDICT_DROP	0	/* == SK_DROP: discard the message */
 #define STAP_VERDICT_PASS	1	/* == SK_PASS: deliver the message */
 #define STAP_VERDICT_DISCONNECT	2	/* discard and abort the connection */
+#define STAP_VERDICT_REDIRECT	3	/* send it on a target: see below */
+
+/* A receive verdict of STAP_VERDICT_REDIRECT_TO(i) sends the message on
+ * target i of the socket's STAP_TARGETS, as if the target's application
+ * had written it: bits 8-15 hold the index, higher bits must be 0.
+ */
+#define STAP_VERDICT_TARGET_SHIFT	8
+#define STAP_VERDICT_REDIRECT_TO(i)	\
+	(STAP_VERDICT_REDIRECT | ((i) << STAP_VERDICT_TARGET_SHIFT))
 
 /* Program slot value: no program in this slot */
 #define STAP_NO_PROG		(-1)
@@ -60,6 +70,31 @@ struct stap_params {
 /* Size of the first published struct stap_params */
 #define STAP_PARAMS_SIZE_VER0	16
 
+/* Most entries of STAP_TARGETS */
+#define STAP_MAX_TARGETS	16
+
+/* struct stap_target flags: a redirect to a target that can no longer
+ * send disconnects the source (else the message is dropped)
+ */
+#define STAP_TARGET_DISCONNECT	(1U << 0)
+
+/**
+ * struct stap_target - one redirect target of a socket (STAP_TARGETS)
+ * @fd: on set, the target: a connected TCP socket of the same network
+ *	namespace with the stap ULP and a tapped send side; -1 on get
+ * @flags: STAP_TARGET_* flags
+ * @cookie: on get, the target's socket cookie (SO_COOKIE); 0 on set
+ *
+ * Set takes an array of up to STAP_MAX_TARGETS entries and replaces the
+ * socket's targets; an empty one (optlen 0) removes them. Entry i is the
+ * target of STAP_VERDICT_REDIRECT_TO(i).
+ */
+struct stap_target {
+	__s32	fd;
+	__u32	flags;
+	__u64	cookie;
+};
+
 /**
  * struct stap_stats - counters of one tapped socket (STAP_STATS)
  * @rx_pass_msgs: received messages passed to the application
@@ -76,6 +111,11 @@ struct stap_params {
  * @oversize_msgs: messages larger than the limit (also in @parse_errors)
  * @nomem_aborts: directions whose framing stopped because memory for a
  *	message could not be allocated; their readers or senders get ENOMEM
+ * @rx_redirect_msgs: received messages redirected to a target
+ * @rx_redirect_bytes: bytes of those messages
+ * @redirect_errors: redirects that failed: no such target, or a target
+ *	that can no longer send; those messages are dropped (and counted in
+ *	@rx_drop_msgs)
  */
 struct stap_stats {
 	__u64	rx_pass_msgs;
@@ -91,6 +131,9 @@ struct stap_stats {
 	__u64	bad_verdicts;
 	__u64	oversize_msgs;
 	__u64	nomem_aborts;
+	__u64	rx_redirect_msgs;
+	__u64	rx_redirect_bytes;
+	__u64	redirect_errors;
 };
 
 /* sock_diag: the INET_DIAG_ULP_INFO nest of a socket with the stap ULP
@@ -130,6 +173,9 @@ enum {
 	STAP_STATS_BAD_VERDICTS,
 	STAP_STATS_OVERSIZE_MSGS,
 	STAP_STATS_NOMEM_ABORTS,
+	STAP_STATS_RX_REDIRECT_MSGS,
+	STAP_STATS_RX_REDIRECT_BYTES,
+	STAP_STATS_REDIRECT_ERRORS,
 	__STAP_STATS_MAX
 };
 

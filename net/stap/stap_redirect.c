@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stap: redirect, a receive verdict sending a message on another socket.
+ *
+ * A socket's owner names its targets with STAP_TARGETS: other connected
+ * TCP sockets with stap and a tapped send side. A receive verdict of
+ * STAP_VERDICT_REDIRECT_TO(i) hands the message to target i: it joins
+ * the target's inbox (struct stap_rdr), and the target's work sends it
+ * after the accepted messages waiting there, as if the target's
+ * application had written it, without the target's own send verdict.
+ * It lands at a message boundary of the target's stream, since a
+ * message being framed on the target is not in its send queue yet.
+ *
+ * Flow control: a target takes messages while its inbox and its send
+ * side's pending bytes stay below its send buffer. When it has no room,
+ * the source holds the message and stops framing, so that its TCP
+ * receive queue fills and its window closes toward its peer; the
+ * target's work wakes it once TCP took enough. Nothing is dropped for
+ * lack of room, and each source has at most one message beyond the
+ * target's buffer in flight.
+ *
+ * Locking: a source and a target never hold each other's socket lock.
+ * The source, under its own socket lock, takes the target's stap_rdr.lock
+ * to queue a message or to wait; the target, under its own, takes it to
+ * take its inbox and to wake its waiters. Either queues the other's work
+ * under that lock, while the other's teardown (stap_rdr_stop(), which
+ * takes it too) has not run: the other is still attached and alive.
+ */
+
+#include <linux/net.h>
+#include <linux/sock_diag.h>
+#include <net/tcp.h>
+
+#include "stap.h"
+#include "trace.h"
+
+/**
+ * stap_rdr_init() - initialise the redirect state of a new context
+ * @ctx: context, not yet visible
+ */
+void stap_rdr_init(struct stap_context *ctx)
+{
+	struct stap_rdr *rdr = &ctx->rdr;
+
+	INIT_LIST_HEAD(&rdr->wait);
+	INIT_LIST_HEAD(&rdr->waiters);
+	__skb_queue_head_init(&rdr->inbox);
+	spin_lock_init(&rdr->lock);
+}
+
+static void stap_rdr_target_put(struct stap_rdr_target *t)
+{
+	if (!refcount_dec_and_test(&t->refs))
+		return;
+	stap_ctx_put(t->ctx);
+	sock_put(t->sk);
+	kfree(t);
+}
+
+static void stap_rdr_table_free(struct stap_rdr_table *tbl)
+{
+	unsigned int i;
+
+	if (!tbl)
+		return;
+	for (i = 0; i < tbl->n; i++)
+		stap_rdr_target_put(tbl->t[i]);
+	kfree(tbl);
+}
+
+/* Wake every source waiting for room here. Called with @rdr->lock. */
+static void stap_rdr_wake(struct stap_rdr *rdr)
+{
+	struct stap_context *src, *tmp;
+
+	lockdep_assert_held(&rdr->lock);
+	list_for_each_entry_safe(src, tmp, &rdr->waiters, rdr.wait) {
+		list_del_init(&src->rdr.wait);
+		__stap_queue_work(src->sk, src, STAP_WORK_RDR_RETRY, 0);
+	}
+}
+
+/* The target can still send: lockless, as a hint its own send path
+ * checks again under its lock.
+ */
+static bool stap_rdr_can_send(const struct sock *sk,
+			      const struct stap_context *ctx)
+{
+	return !READ_ONCE(ctx->tx.err) && !READ_ONCE(sk->sk_err) &&
+	       !(READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) &&
+	       ((1 << READ_ONCE(sk->sk_state)) &
+		(TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
+}
+
+/* Room for one more message: inbox and pending bytes below the send
+ * buffer. Called with the target's stap_rdr.lock.
+ */
+static bool stap_rdr_room(const struct sock *sk, const struct stap_context *ctx)
+{
+	return ctx->rdr.inbox_bytes + READ_ONCE(ctx->tx.pending_bytes) <
+	       READ_ONCE(sk->sk_sndbuf);
+}
+
+/* Queue @msg on @t, or have the source @src wait for room there.
+ * Return: 0 when queued, -EAGAIN to wait, -EPIPE when @t cannot send.
+ */
+static int stap_rdr_queue(struct stap_context *src, struct stap_rdr_target *t,
+			  struct sk_buff *msg)
+{
+	struct stap_rdr *in = &t->ctx->rdr;
+	int err = 0;
+
+	spin_lock_bh(&in->lock);
+	if (in->dead || !stap_rdr_can_send(t->sk, t->ctx)) {
+		err = -EPIPE;
+	} else if (!stap_rdr_room(t->sk, t->ctx)) {
+		if (list_empty(&src->rdr.wait))
+			list_add_tail(&src->rdr.wait, &in->waiters);
+		err = -EAGAIN;
+	} else {
+		list_del_init(&src->rdr.wait);
+		in->inbox_bytes += msg->len;
+		__skb_queue_tail(&in->inbox, msg);
+		__stap_queue_work(t->sk, t->ctx, STAP_WORK_RDR_IN, 0);
+	}
+	spin_unlock_bh(&in->lock);
+	return err;
+}
+
+/* A redirect that cannot be done: the message is dropped, and with
+ * STAP_TARGET_DISCONNECT the source's connection aborted.
+ */
+static void stap_rdr_fail(struct sock *sk, struct stap_context *ctx,
+			  const struct stap_rdr_target *t, struct sk_buff *msg,
+			  int err)
+{
+	trace_stap_msg_redirect(sk, msg->len, t ? t->cookie : 0, err);
+	stap_stat_add(sk, ctx, STAP_MIB_REDIRECTERRORS, 1);
+	stap_bpf_count_drop(sk, ctx, false, msg->len, STAP_DROP_REDIRECT);
+	kfree_skb_reason(msg, SKB_DROP_REASON_SOCKET_FILTER);
+	if (t && (t->flags & STAP_TARGET_DISCONNECT))
+		stap_sk_abort(sk, ctx);
+}
+
+/* Queue @msg on @t. Return: false when it is held, to wait for room. */
+static bool stap_rdr_send(struct sock *sk, struct stap_context *ctx,
+			  struct stap_rdr_target *t, struct sk_buff *msg)
+{
+	unsigned int len = msg->len;
+	int err;
+
+	err = stap_rdr_queue(ctx, t, msg);
+	if (err == -EAGAIN)
+		return false;
+	if (err) {
+		stap_rdr_fail(sk, ctx, t, msg, err);
+		return true;
+	}
+	trace_stap_msg_redirect(sk, len, t->cookie, 0);
+	stap_stat_add(sk, ctx, STAP_MIB_RXREDIRECTMSGS, 1);
+	stap_stat_add(sk, ctx, STAP_MIB_RXREDIRECTBYTES, len);
+	return true;
+}
+
+/**
+ * stap_rdr_redirect() - redirect a received message to target @idx
+ * @sk: the source socket, locked
+ * @ctx: its context
+ * @msg: the message, judged
+ * @idx: the index the verdict named
+ *
+ * A message for a target with no room is held, and framing is to stop
+ * until stap_rdr_retry() has queued it. One for no such target, or for a
+ * target that can no longer send, is dropped and counted.
+ *
+ * Context: Softirq with the socket bh-locked, or the socket owned.
+ *
+ * Return: whether framing may go on.
+ */
+bool stap_rdr_redirect(struct sock *sk, struct stap_context *ctx,
+		       struct sk_buff *msg, unsigned int idx)
+{
+	struct stap_rdr_table *tbl = ctx->rdr.targets;
+	struct stap_rdr_target *t;
+
+	stap_assert_locked(sk);
+	DEBUG_NET_WARN_ON_ONCE(ctx->rdr.held);
+	if (!tbl || idx >= tbl->n) {
+		stap_rdr_fail(sk, ctx, NULL, msg, -ENOENT);
+		return true;
+	}
+	t = tbl->t[idx];
+	if (stap_rdr_send(sk, ctx, t, msg))
+		return true;
+	refcount_inc(&t->refs);
+	ctx->rdr.held = msg;
+	ctx->rdr.held_to = t;
+	return false;
+}
+
+/**
+ * stap_rdr_retry() - queue the held message, now that its target may
+ *	have room
+ * @sk: the source socket, locked
+ * @ctx: its context
+ *
+ * Context: Softirq with the socket bh-locked, or the socket owned.
+ *
+ * Return: true when nothing is held any more.
+ */
+bool stap_rdr_retry(struct sock *sk, struct stap_context *ctx)
+{
+	struct stap_rdr *rdr = &ctx->rdr;
+
+	stap_assert_locked(sk);
+	if (!rdr->held)
+		return true;
+	if (!stap_rdr_send(sk, ctx, rdr->held_to, rdr->held))
+		return false;
+	stap_rdr_target_put(rdr->held_to);
+	rdr->held = NULL;
+	rdr->held_to = NULL;
+	return true;
+}
+
+/**
+ * stap_rdr_drain() - send what sources redirected to this socket
+ * @sk: the target socket, owned by the caller
+ * @ctx: its context, with a tapped send side
+ *
+ * Called from the context's work (STAP_WORK_RDR_IN), which the send
+ * side's sk_write_space also queues while sources wait: each drain wakes
+ * them when there is room again.
+ */
+void stap_rdr_drain(struct sock *sk, struct stap_context *ctx)
+{
+	struct stap_rdr *rdr = &ctx->rdr;
+	struct sk_buff_head list;
+	unsigned int bytes = 0;
+	struct sk_buff *skb;
+
+	sock_owned_by_me(sk);
+	__skb_queue_head_init(&list);
+	spin_lock_bh(&rdr->lock);
+	skb_queue_splice_init(&rdr->inbox, &list);
+	spin_unlock_bh(&rdr->lock);
+
+	/* Still counted in the inbox meanwhile: sources see less room */
+	while ((skb = __skb_dequeue(&list))) {
+		bytes += skb->len;
+		stap_tx_send_redirected(sk, ctx, skb);
+	}
+
+	spin_lock_bh(&rdr->lock);
+	rdr->inbox_bytes -= bytes;
+	if (stap_rdr_room(sk, ctx))
+		stap_rdr_wake(rdr);
+	spin_unlock_bh(&rdr->lock);
+}
+
+/**
+ * stap_rdr_close() - a closing target's last messages
+ * @sk: socket, owned by the caller, about to flush its send side
+ * @ctx: its context
+ *
+ * It takes no more messages; those in its inbox join its send side,
+ * which close hands to TCP ahead of its FIN.
+ */
+void stap_rdr_close(struct sock *sk, struct stap_context *ctx)
+{
+	sock_owned_by_me(sk);
+	spin_lock_bh(&ctx->rdr.lock);
+	ctx->rdr.dead = true;
+	spin_unlock_bh(&ctx->rdr.lock);
+	if (ctx->tx_on)
+		stap_rdr_drain(sk, ctx);
+}
+
+/**
+ * stap_rdr_stop() - end redirects from and to a detaching socket
+ * @sk: socket, owned by the caller or being destroyed
+ * @ctx: its context
+ *
+ * As a target it takes no more messages: those in its inbox are freed,
+ * and its waiters retry, to find it gone. As a source it forgets its
+ * held message and its targets.
+ */
+void stap_rdr_stop(struct sock *sk, struct stap_context *ctx)
+{
+	struct stap_rdr *rdr = &ctx->rdr;
+	struct stap_rdr_target *t = rdr->held_to;
+	struct sk_buff_head list;
+
+	__skb_queue_head_init(&list);
+	spin_lock_bh(&rdr->lock);
+	rdr->dead = true;
+	skb_queue_splice_init(&rdr->inbox, &list);
+	rdr->inbox_bytes = 0;
+	stap_rdr_wake(rdr);
+	spin_unlock_bh(&rdr->lock);
+	__skb_queue_purge(&list);
+
+	if (t) {
+		spin_lock_bh(&t->ctx->rdr.lock);
+		list_del_init(&rdr->wait);
+		spin_unlock_bh(&t->ctx->rdr.lock);
+		kfree_skb(rdr->held);
+		stap_rdr_target_put(t);
+		rdr->held = NULL;
+		rdr->held_to = NULL;
+	}
+	stap_rdr_table_free(rdr->targets);
+	rdr->targets = NULL;
+}
+
+/* SO_COOKIE's value: sock_gen_cookie() is inline around an unexported
+ * function, sock_diag_save_cookie() the export that calls it.
+ */
+static u64 stap_rdr_cookie(struct sock *sk)
+{
+	u32 cookie[2];
+
+	sock_diag_save_cookie(sk, cookie);
+	return (u64)cookie[1] << 32 | cookie[0];
+}
+
+/* A target as STAP_TARGETS names it: a connected TCP socket of @sk's
+ * namespace with stap and a tapped send side.
+ */
+static struct stap_rdr_target *stap_rdr_target_get(struct sock *sk,
+						   const struct stap_target *u)
+{
+	struct stap_rdr_target *t;
+	struct stap_context *tctx;
+	struct socket *sock;
+	struct sock *tsk;
+	int err;
+
+	sock = sockfd_lookup(u->fd, &err);
+	if (!sock)
+		return ERR_PTR(err);
+	tsk = sock->sk;
+	err = -EPROTOTYPE;
+	if (!tsk || (tsk->sk_family != AF_INET && tsk->sk_family != AF_INET6) ||
+	    !sk_is_tcp(tsk))
+		goto err_put;
+	err = -EXDEV;
+	if (!net_eq(sock_net(tsk), sock_net(sk)))
+		goto err_put;
+
+	lock_sock(tsk);
+	tctx = stap_get_ctx(tsk);
+	err = -EOPNOTSUPP;
+	if (!inet_csk(tsk)->icsk_ulp_ops ||
+	    strcmp(inet_csk(tsk)->icsk_ulp_ops->name, "stap") || !tctx ||
+	    !tctx->tx_on)
+		goto err_unlock;
+	err = -ENOTCONN;
+	if (!((1 << tsk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+		goto err_unlock;
+	err = -ENOMEM;
+	t = kzalloc_obj(*t, GFP_KERNEL);
+	if (!t)
+		goto err_unlock;
+	sock_hold(tsk);
+	refcount_inc(&tctx->refs);
+	t->sk = tsk;
+	t->ctx = tctx;
+	t->cookie = stap_rdr_cookie(tsk);
+	t->flags = u->flags;
+	refcount_set(&t->refs, 1);
+	release_sock(tsk);
+	sockfd_put(sock);
+	return t;
+
+err_unlock:
+	release_sock(tsk);
+err_put:
+	sockfd_put(sock);
+	return ERR_PTR(err);
+}
+
+static int stap_rdr_check(const struct stap_target *u)
+{
+	if (u->flags & ~STAP_TARGET_DISCONNECT || u->cookie)
+		return -EINVAL;
+	return 0;
+}
+
+/* The table of @n entries of @u, or an ERR_PTR(); NULL for none. */
+static struct stap_rdr_table *stap_rdr_table_get(struct sock *sk,
+						 const struct stap_target *u,
+						 unsigned int n)
+{
+	struct stap_rdr_table *tbl;
+	struct stap_rdr_target *t;
+	unsigned int i;
+
+	if (!n)
+		return NULL;
+	tbl = kzalloc_flex(*tbl, t, n, GFP_KERNEL);
+	if (!tbl)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < n; i++) {
+		t = stap_rdr_target_get(sk, &u[i]);
+		if (IS_ERR(t))
+			goto err_free;
+		tbl->t[i] = t;
+		tbl->n = i + 1;
+	}
+	return tbl;
+
+err_free:
+	stap_rdr_table_free(tbl);
+	return ERR_CAST(t);
+}
+
+/**
+ * stap_rdr_set_targets() - setsockopt(STAP_TARGETS): replace the targets
+ * @sk: socket
+ * @ctx: its context
+ * @optval: array of struct stap_target
+ * @optlen: its size, a multiple of the entry's; 0 removes the targets
+ *
+ * Each target is checked and held under its own socket lock, taken and
+ * released before @sk's: no two socket locks are ever held together. A
+ * message held for an old target still goes there.
+ *
+ * Context: Process context, the socket not locked.
+ *
+ * Return: 0, or a negative errno: EINVAL for a bad length, flag or
+ * cookie, or a listening socket; E2BIG for more than STAP_MAX_TARGETS;
+ * EBADF, ENOTSOCK for a bad fd; EPROTOTYPE for a socket not TCP; EXDEV
+ * for another namespace's; EOPNOTSUPP for a target without stap or with
+ * an untapped send side; ENOTCONN for one not connected.
+ */
+int stap_rdr_set_targets(struct sock *sk, struct stap_context *ctx,
+			 sockptr_t optval, unsigned int optlen)
+{
+	struct stap_target u[STAP_MAX_TARGETS];
+	struct stap_rdr_table *tbl, *old;
+	unsigned int i, n;
+	int err;
+
+	if (optlen % sizeof(u[0]))
+		return -EINVAL;
+	n = optlen / sizeof(u[0]);
+	if (n > STAP_MAX_TARGETS)
+		return -E2BIG;
+	if (n && copy_from_sockptr(u, optval, optlen))
+		return -EFAULT;
+	for (i = 0; i < n; i++) {
+		err = stap_rdr_check(&u[i]);
+		if (err)
+			return err;
+	}
+	tbl = stap_rdr_table_get(sk, u, n);
+	if (IS_ERR(tbl))
+		return PTR_ERR(tbl);
+
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN) {
+		release_sock(sk);
+		stap_rdr_table_free(tbl);
+		return -EINVAL;
+	}
+	old = ctx->rdr.targets;
+	ctx->rdr.targets = tbl;
+	release_sock(sk);
+	stap_rdr_table_free(old);
+	return 0;
+}
+
+/**
+ * stap_rdr_get_targets() - getsockopt(STAP_TARGETS): the targets' cookies
+ * @sk: socket
+ * @ctx: its context
+ * @optval: room for the array of struct stap_target
+ * @optlen: its size in, the array's out
+ *
+ * Context: Process context, the socket not locked.
+ *
+ * Return: 0, or a negative errno: ERANGE, with the size needed in
+ * @optlen, when the array does not fit.
+ */
+int stap_rdr_get_targets(struct sock *sk, struct stap_context *ctx,
+			 char __user *optval, int __user *optlen)
+{
+	struct stap_target u[STAP_MAX_TARGETS] = {};
+	struct stap_rdr_table *tbl;
+	unsigned int i, n = 0;
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	lock_sock(sk);
+	tbl = ctx->rdr.targets;
+	for (i = 0; tbl && i < tbl->n; i++) {
+		u[i].fd = -1;
+		u[i].flags = tbl->t[i]->flags;
+		u[i].cookie = tbl->t[i]->cookie;
+	}
+	n = i;
+	release_sock(sk);
+
+	if (put_user(n * sizeof(u[0]), optlen))
+		return -EFAULT;
+	if (len < 0 || len < n * sizeof(u[0]))
+		return -ERANGE;
+	if (copy_to_user(optval, u, n * sizeof(u[0])))
+		return -EFAULT;
+	return 0;
+}
