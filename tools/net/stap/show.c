@@ -85,6 +85,10 @@ static const struct tap_field stat_fields[] = {
 	STAT(STAP_STATS_BAD_VERDICTS, bad_verdicts, "bad_verdicts %llu "),
 	STAT(STAP_STATS_OVERSIZE_MSGS, oversize_msgs, "oversize %llu "),
 	STAT(STAP_STATS_NOMEM_ABORTS, nomem_aborts, "nomem_aborts %llu\n"),
+	STAT(STAP_STATS_RX_REDIRECT_MSGS, rx_redirect_msgs,
+	     "\tredirect %llu msgs "),
+	STAT(STAP_STATS_RX_REDIRECT_BYTES, rx_redirect_bytes, "%llu bytes, "),
+	STAT(STAP_STATS_REDIRECT_ERRORS, redirect_errors, "errors %llu\n"),
 };
 
 static void usage(FILE *f)
