@@ -7,7 +7,8 @@
  * parse_const, parse_shrink and parse_resize for the error paths.
  * Verdicts decide on one byte of the message, at offset verdict_off:
  * 'D' drops, 'X' disconnects, 'U' returns an unknown verdict, 'R' tries
- * a sockmap redirect, anything else passes.
+ * a sockmap redirect, anything else passes. verdict_redirect sends what
+ * it does not drop, disconnect or pass ('P') to a stap target.
  */
 #include <linux/bpf.h>
 #include <linux/if_packet.h>
@@ -19,6 +20,7 @@ __u32 verdict_off;		/* where the verdict byte is */
 __s32 parse_ret;		/* what parse_const returns */
 __s32 verdict_ret;		/* what verdict_const returns */
 __s32 rewrite_delta;		/* 3 or -N: verdict_rewrite's resize */
+__u32 redirect_idx;		/* verdict_redirect's target */
 
 /* What the verdict programs saw of the last message */
 __u32 seen_family;
@@ -153,6 +155,25 @@ int verdict_rewrite(struct __sk_buff *skb)
 	    bpf_skb_store_bytes(skb, len, "!!!", 3, 0))
 		return STAP_VERDICT_DROP;
 	return STAP_VERDICT_PASS;
+}
+
+/* Redirects to target redirect_idx, but for the tags 'D' (drop), 'X'
+ * (disconnect) and 'P' (pass) at verdict_off.
+ */
+SEC("sk_skb/stream_verdict")
+int verdict_redirect(struct __sk_buff *skb)
+{
+	__u8 c;
+
+	if (!bpf_skb_load_bytes(skb, verdict_off, &c, 1)) {
+		if (c == 'D')
+			return STAP_VERDICT_DROP;
+		if (c == 'X')
+			return STAP_VERDICT_DISCONNECT;
+		if (c == 'P')
+			return STAP_VERDICT_PASS;
+	}
+	return STAP_VERDICT_REDIRECT_TO(redirect_idx);
 }
 
 char _license[] SEC("license") = "GPL";
