@@ -278,6 +278,7 @@ bool stap_rdr_redirect(struct sock *sk, struct stap_context *ctx,
 bool stap_rdr_retry(struct sock *sk, struct stap_context *ctx);
 void stap_rdr_drain(struct sock *sk, struct stap_context *ctx);
 void stap_rdr_close(struct sock *sk, struct stap_context *ctx);
+void stap_rdr_attached(struct sock *sk, struct stap_context *ctx);
 void stap_rdr_stop(struct sock *sk, struct stap_context *ctx);
 int stap_rdr_set_targets(struct sock *sk, struct stap_context *ctx,
 			 sockptr_t optval, unsigned int optlen);

@@ -245,6 +245,7 @@ static int __stap_attach(struct sock *sk, struct stap_context *ctx,
 		stap_rx_start(sk, ctx);
 	if (ctx->tx_on)
 		stap_tx_start(sk, ctx);
+	stap_rdr_attached(sk, ctx);
 	return 0;
 
 err_put_progs:

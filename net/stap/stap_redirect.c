@@ -86,18 +86,23 @@ static void stap_rdr_wake(struct stap_rdr *rdr)
 static bool stap_rdr_can_send(const struct sock *sk,
 			      const struct stap_context *ctx)
 {
+	if (stap_attached(ctx) && !READ_ONCE(ctx->tx_on))
+		return false;
 	return !READ_ONCE(ctx->tx.err) && !READ_ONCE(sk->sk_err) &&
 	       !(READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) &&
 	       ((1 << READ_ONCE(sk->sk_state)) &
 		(TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
 }
 
-/* Room for one more message: inbox and pending bytes below the send
- * buffer. Called with the target's stap_rdr.lock.
+/* Room for one more message: the target's programs are attached (its
+ * send side is tapped once they are, or it cannot send), and inbox and
+ * pending bytes are below the send buffer. Called with the target's
+ * stap_rdr.lock.
  */
 static bool stap_rdr_room(const struct sock *sk, const struct stap_context *ctx)
 {
-	return ctx->rdr.inbox_bytes + READ_ONCE(ctx->tx.pending_bytes) <
+	return stap_attached(ctx) &&
+	       ctx->rdr.inbox_bytes + READ_ONCE(ctx->tx.pending_bytes) <
 	       READ_ONCE(sk->sk_sndbuf);
 }
 
@@ -259,6 +264,22 @@ void stap_rdr_drain(struct sock *sk, struct stap_context *ctx)
 }
 
 /**
+ * stap_rdr_attached() - a target's programs are attached
+ * @sk: socket, owned by the caller
+ * @ctx: its context, attached
+ *
+ * Sources that waited for it go on: to its send side, or to the error of
+ * a target whose send side is not tapped.
+ */
+void stap_rdr_attached(struct sock *sk, struct stap_context *ctx)
+{
+	sock_owned_by_me(sk);
+	spin_lock_bh(&ctx->rdr.lock);
+	stap_rdr_wake(&ctx->rdr);
+	spin_unlock_bh(&ctx->rdr.lock);
+}
+
+/**
  * stap_rdr_close() - a closing target's last messages
  * @sk: socket, owned by the caller, about to flush its send side
  * @ctx: its context
@@ -325,7 +346,9 @@ static u64 stap_rdr_cookie(struct sock *sk)
 }
 
 /* A target as STAP_TARGETS names it: a connected TCP socket of @sk's
- * namespace with stap and a tapped send side.
+ * namespace with stap and a tapped send side, or with stap and no
+ * programs yet: messages for it wait until they are attached, so that two
+ * sockets can name each other before either frames.
  */
 static struct stap_rdr_target *stap_rdr_target_get(struct sock *sk,
 						   const struct stap_target *u)
@@ -353,7 +376,7 @@ static struct stap_rdr_target *stap_rdr_target_get(struct sock *sk,
 	err = -EOPNOTSUPP;
 	if (!inet_csk(tsk)->icsk_ulp_ops ||
 	    strcmp(inet_csk(tsk)->icsk_ulp_ops->name, "stap") || !tctx ||
-	    !tctx->tx_on)
+	    (stap_attached(tctx) && !tctx->tx_on))
 		goto err_unlock;
 	err = -ENOTCONN;
 	if (!((1 << tsk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
@@ -431,8 +454,9 @@ err_free:
  * Return: 0, or a negative errno: EINVAL for a bad length, flag or
  * cookie, or a listening socket; E2BIG for more than STAP_MAX_TARGETS;
  * EBADF, ENOTSOCK for a bad fd; EPROTOTYPE for a socket not TCP; EXDEV
- * for another namespace's; EOPNOTSUPP for a target without stap or with
- * an untapped send side; ENOTCONN for one not connected.
+ * for another namespace's; EOPNOTSUPP for a target without stap, or with
+ * programs attached and an untapped send side; ENOTCONN for one not
+ * connected.
  */
 int stap_rdr_set_targets(struct sock *sk, struct stap_context *ctx,
 			 sockptr_t optval, unsigned int optlen)
