@@ -516,6 +516,73 @@ TEST_F(rdr, replace)
 	close(bfd2);
 }
 
+/* A target with the ULP and no programs yet can be named: messages for
+ * it wait, uncounted, until its programs are attached, then go out
+ */
+TEST_F(rdr, target_attaches_later)
+{
+	char buf[64], got[64];
+	struct stap_params sp;
+	struct stap_stats st;
+	int pout2, bfd2;
+	size_t n;
+
+	ASSERT_EQ(stap_pair(variant->family, &pout2, &bfd2), 0);
+	ASSERT_EQ(stap_ulp(pout2), 0);
+	ASSERT_EQ(set_targets(self->pin, &pout2, 1, 0), 0);
+	n = tagged(buf, 'r', 30, 6);
+	if (variant->parser == PARSE_NONE)
+		n = 30, memset(buf, 'q', n);
+	ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
+	/* Acknowledged once pin framed it, in the same softirq */
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
+	ASSERT_EQ(stap_get_stats(self->pin, &st), 0);
+	EXPECT_EQ(st.rx_redirect_msgs, 0);
+	EXPECT_EQ(st.redirect_errors, 0);
+	EXPECT_EQ(st.rx_drop_msgs, 0);
+	EXPECT_EQ(stap_inq(bfd2), 0);
+
+	sp = stap_params_of(-1, bpf_program__fd(self->skel->progs.verdict_pass),
+			    -1, -1);
+	ASSERT_EQ(setsockopt(pout2, SOL_STAP, STAP_PARAMS, &sp, sizeof(sp)),
+		  0);
+	ASSERT_EQ(stap_read_all(bfd2, got, n), 0);
+	EXPECT_EQ(memcmp(got, buf, n), 0);
+	ASSERT_EQ(stap_get_stats(self->pin, &st), 0);
+	EXPECT_EQ(st.rx_redirect_msgs, 1);
+	close(pout2);
+	close(bfd2);
+}
+
+/* A target whose programs attach without a send tap fails the messages
+ * that waited for it
+ */
+TEST_F(rdr, target_attaches_receive_only)
+{
+	char buf[64];
+	struct stap_stats st;
+	int pout2, bfd2;
+	size_t n;
+
+	ASSERT_EQ(stap_pair(variant->family, &pout2, &bfd2), 0);
+	ASSERT_EQ(stap_ulp(pout2), 0);
+	ASSERT_EQ(set_targets(self->pin, &pout2, 1, 0), 0);
+	n = tagged(buf, 'r', 30, 7);
+	if (variant->parser == PARSE_NONE)
+		n = 30, memset(buf, 'q', n);
+	ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
+	ASSERT_EQ(set_rx_progs(pout2, -1,
+			       bpf_program__fd(self->skel->progs.verdict_pass)),
+		  0);
+	ASSERT_EQ(wait_judged(self->pin, 1), 0);
+	ASSERT_EQ(stap_get_stats(self->pin, &st), 0);
+	EXPECT_EQ(st.redirect_errors, 1);
+	EXPECT_EQ(st.rx_drop_msgs, 1);
+	close(pout2);
+	close(bfd2);
+}
+
 #define SRC_MSGS	400
 
 /* Two sources into one target: whole messages, each source's in order */
