@@ -9,6 +9,9 @@
  * stap_deny_http:   the request line ("GET /admin"), by prefix.
  * stap_deny_resp:   the Redis command name, upper case, exactly: an entry
  *                   is the name followed by a NUL, prefixlen counting both.
+ * stap_deny_redirect: as stap_deny_prefix, but what passes goes to the
+ *                   socket's redirect target 0 (STAP_TARGETS): the
+ *                   verdict of a splice proxy (stap_proxy.c).
  */
 #include "stap_common.bpf.h"
 #include "stap_samples.h"
@@ -54,6 +57,18 @@ int stap_deny_prefix(struct __sk_buff *skb)
 
 	key_prefix(skb, &key);
 	return deny_lookup(&key);
+}
+
+SEC("sk_skb/stream_verdict")
+int stap_deny_redirect(struct __sk_buff *skb)
+{
+	struct stap_deny_key key = {};
+	int verdict;
+
+	key_prefix(skb, &key);
+	verdict = deny_lookup(&key);
+	return verdict == STAP_VERDICT_PASS ? STAP_VERDICT_REDIRECT_TO(0) :
+					      verdict;
 }
 
 SEC("sk_skb/stream_verdict")

@@ -4,7 +4,8 @@
 # stapctl(8) on unmodified programs: exec (servers and non-blocking clients),
 # attach to a running process (and without the privilege), show, log, a
 # tap the program cannot replace, and real services: redis-server driven
-# by redis-cli and redis-benchmark, nginx driven by curl.
+# by redis-cli and redis-benchmark, nginx driven by curl; samples/bpf's
+# stap_proxy in front of an echo server.
 #
 # STAP_TOOLS names the directory with stapctl and libstap_preload.so.
 # STAP_SKIP_TESTS names tests to leave out (the debug kernel skips usage,
@@ -13,9 +14,11 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 STAPCTL=${STAP_TOOLS:-$HERE/../../../../../build/tools}/stapctl
 HELPER="python3 $HERE/stap_tool_helper.py"
+# samples/bpf's stap_proxy, built by make samples next to the tools
+PROXY=${STAP_TOOLS:-$HERE/../../../../../build/tools}/../samples/stap_proxy
 TESTS=(usage exec_server_deny exec_client_nonblocking show log
        attach_running_process attach_needs_privilege tap_cannot_be_replaced
-       redis nginx)
+       redis nginx proxy)
 # shellcheck source=stap_lib.sh
 . "$HERE/stap_lib.sh"
 PORT=
@@ -271,6 +274,26 @@ test_tap_cannot_be_replaced() {
 
 # redis-server under a RESP tap: FLUSHALL is dropped, CONFIG disconnects,
 # everything else (redis-benchmark's pipelined load included) works.
+# samples/bpf's splice proxy in front of an echo server: the kernel
+# forwards both ways, the denied line never reaches the server, and the
+# client's FIN is passed on after its last line.
+test_proxy() {
+	local got port i
+
+	[ -x "$PROXY" ] || { echo "# no $PROXY"; return "$KSFT_SKIP"; }
+	bg $HELPER server "$PORT" "$T"
+	wait_for "$T/ready" || return 1
+	bg "$PROXY" --parser lines --deny 'DEL' 0 127.0.0.1 "$PORT" > "$T/port"
+	for i in $(seq 1 200); do
+		[ -s "$T/port" ] && break
+		sleep 0.1
+	done
+	port=$(cat "$T/port")
+	[ -n "$port" ] || { echo "# stap_proxy did not start"; return 1; }
+	got=$($HELPER client "$port" 'HELLO\nDEL x\nBYE\n')
+	expect "echo" "$got" "b'HELLO\\nBYE\\n'"
+}
+
 test_redis() {
 	local cli="redis-cli -p $PORT" got rc
 
