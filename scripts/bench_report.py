@@ -12,7 +12,8 @@ import statistics
 import sys
 from collections import defaultdict
 
-CFGS = ["tcp", "stap-pass", "stap-deny", "sockmap", "relay", "sockmap-strp"]
+CFGS = ["tcp", "stap-pass", "stap-deny", "sockmap", "relay", "stap-redirect",
+        "sockmap-strp"]
 
 
 def load(path):
@@ -175,6 +176,12 @@ def main():
             checks.append(("stap-deny >= %s at %s" % (base, size_name(p)),
                            ratio(data, "tput", "stap-deny", p, "msgs", base),
                            1.0, True))
+    # Issue 16: the in-kernel proxy against the userspace one
+    if params("tput") and ratio(data, "tput", "stap-redirect", 1024, "msgs",
+                                "relay") is not None:
+        checks.append(("stap-redirect >= 1.5x relay at 1 KiB",
+                       ratio(data, "tput", "stap-redirect", 1024, "msgs",
+                             "relay"), 1.5, True))
     for p in params("small"):
         checks.append(("stap-pass >= 0.83x TCP (time <= 1.2x), TLS "
                        "records, %s buffers" % size_name(p),

@@ -18,6 +18,9 @@
  *              parser: only with -c, it can crash the kernel
  *   relay      a userspace epoll relay between client and server that
  *              frames and checks the same deny-list
+ *   stap-redirect  the relay's work in the kernel: a proxy thread taps
+ *              both of its sockets with the parser and the deny-list
+ *              verdict redirecting to the other socket, then only waits
  *
  * Workloads: one-way throughput (one message per send(), for each size),
  * the same for TLS-sized records through 4 KiB socket buffers (the
@@ -49,13 +52,15 @@
 #include <bpf/libbpf.h>
 
 #include "stap_lib.h"
+#include "stap_tcpinfo.h"
 #include "stap_bench.skel.h"
 
 enum cfg { CFG_TCP, CFG_STAP_PASS, CFG_STAP_DENY, CFG_SOCKMAP, CFG_RELAY,
-	   CFG_SOCKMAP_STRP, CFG_MAX };
+	   CFG_STAP_RDR, CFG_SOCKMAP_STRP, CFG_MAX };
 
 static const char * const cfg_names[CFG_MAX] = {
-	"tcp", "stap-pass", "stap-deny", "sockmap", "relay", "sockmap-strp",
+	"tcp", "stap-pass", "stap-deny", "sockmap", "relay", "stap-redirect",
+	"sockmap-strp",
 };
 
 #define DENY_ENTRIES	16
@@ -65,8 +70,8 @@ static const char * const cfg_names[CFG_MAX] = {
 #define STALL_SECS	5	/* no progress for this long: stalled */
 
 static struct stap_bench_bpf *skel;
-static int listen_fd, relay_fd, small_fd;
-static unsigned short listen_port, relay_port, small_port;
+static int listen_fd, relay_fd, small_fd, rdr_fd;
+static unsigned short listen_port, relay_port, small_port, rdr_port;
 static double duration = 1.0;
 static __u8 deny[DENY_ENTRIES][KEY_LEN];
 
@@ -250,6 +255,113 @@ static void relay_start(void)
 		die("relay");
 }
 
+/* stap-redirect: a client and its server connection, each redirecting
+ * to the other once tapped; the proxy thread passes FINs on
+ */
+struct rdr_pair {
+	int fd[2];
+	bool fin[2];
+};
+
+static int rdr_ep;
+
+static int rdr_target(int fd, int target)
+{
+	struct stap_target t = { .fd = target };
+
+	return setsockopt(fd, SOL_STAP, STAP_TARGETS, &t, sizeof(t));
+}
+
+/* ULP and targets on both, then the programs: nothing is framed before
+ * it can go to the other socket
+ */
+static void rdr_tap(int a, int b)
+{
+	struct stap_params p;
+
+	p = stap_params_of(-1, bpf_program__fd(skel->progs.bench_pass),
+			   bpf_program__fd(skel->progs.bench_parse),
+			   bpf_program__fd(skel->progs.bench_redirect));
+	if (stap_ulp(a) || stap_ulp(b) || rdr_target(a, b) ||
+	    rdr_target(b, a) ||
+	    setsockopt(a, SOL_STAP, STAP_PARAMS, &p, sizeof(p)) ||
+	    setsockopt(b, SOL_STAP, STAP_PARAMS, &p, sizeof(p)))
+		die("stap-redirect tap");
+}
+
+/* Every byte before the FIN judged and sent on (the FIN counts one in
+ * tcpi_bytes_received)
+ */
+static bool rdr_judged(int fd)
+{
+	long long rcvd = stap_bytes_received(fd);
+	struct stap_stats st;
+
+	if (stap_get_stats(fd, &st) || rcvd < 0)
+		return true;
+	return st.rx_redirect_bytes + st.rx_drop_bytes + 1 >= rcvd;
+}
+
+/* A FIN on side @i of @rp: passed on; both, and the pair is done */
+static void rdr_fin(struct rdr_pair *rp, int i)
+{
+	epoll_ctl(rdr_ep, EPOLL_CTL_DEL, rp->fd[i], NULL);
+	rp->fin[i] = true;
+	while (!rdr_judged(rp->fd[i]))
+		poll(NULL, 0, 1);
+	shutdown(rp->fd[!i], SHUT_WR);
+	if (!rp->fin[!i])
+		return;
+	close(rp->fd[0]);
+	close(rp->fd[1]);
+	free(rp);
+}
+
+static void *rdr_thread(void *arg)
+{
+	struct epoll_event ev[64], add = { .events = EPOLLRDHUP };
+	struct rdr_pair *rp;
+	int i, n;
+
+	pin_self(1);
+	for (;;) {
+		n = epoll_wait(rdr_ep, ev, 64, -1);
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.u64) {
+				rp = (void *)(ev[i].data.u64 & ~1ULL);
+				rdr_fin(rp, ev[i].data.u64 & 1);
+				continue;
+			}
+			rp = calloc(1, sizeof(*rp));
+			if (!rp)
+				die("stap-redirect pair");
+			rp->fd[0] = accept(rdr_fd, NULL, NULL);
+			rp->fd[1] = stap_connect(AF_INET, listen_port);
+			if (rp->fd[0] < 0 || rp->fd[1] < 0)
+				die("stap-redirect accept/connect");
+			rdr_tap(rp->fd[0], rp->fd[1]);
+			add.data.u64 = (unsigned long)rp;
+			epoll_ctl(rdr_ep, EPOLL_CTL_ADD, rp->fd[0], &add);
+			add.data.u64 = (unsigned long)rp | 1;
+			epoll_ctl(rdr_ep, EPOLL_CTL_ADD, rp->fd[1], &add);
+		}
+	}
+	return NULL;
+}
+
+static void rdr_start(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+	pthread_t t;
+
+	rdr_fd = stap_listen(AF_INET, &rdr_port);
+	rdr_ep = epoll_create1(0);
+	if (rdr_fd < 0 || rdr_ep < 0 ||
+	    epoll_ctl(rdr_ep, EPOLL_CTL_ADD, rdr_fd, &ev) ||
+	    pthread_create(&t, NULL, rdr_thread, NULL))
+		die("stap-redirect");
+}
+
 /* The ends of a pair the stap configurations tap (-e) */
 enum { TAP_CLIENT = 1, TAP_SERVER = 2, TAP_BOTH = 3 };
 static const char * const tap_end_names[] = {
@@ -324,6 +436,7 @@ static void pair_bufs(enum cfg c, int sockbuf, int *cfd, int *sfd)
 	if (sockbuf && stap_set_bufs(small_fd, sockbuf))
 		die("SO_RCVBUF/SO_SNDBUF");
 	*cfd = connect_bufs(c == CFG_RELAY ? relay_port :
+			    c == CFG_STAP_RDR ? rdr_port :
 			    sockbuf ? small_port : listen_port, sockbuf);
 	*sfd = accept(lfd, NULL, NULL);
 	if (*sfd < 0)
@@ -442,7 +555,7 @@ static void run_tput(enum cfg c, size_t size, int rep)
 static void run_small(enum cfg c, int sockbuf, int rep)
 {
 	/* The relay's own sockets would not have them */
-	if (c == CFG_RELAY)
+	if (c == CFG_RELAY || c == CFG_STAP_RDR)
 		return;
 	tput(c, 4 + 16384 + 5 + 16, sockbuf, "small", sockbuf, rep);
 }
@@ -714,6 +827,7 @@ static void setup(void)
 	if (listen_fd < 0 || small_fd < 0)
 		die("listen");
 	relay_start();
+	rdr_start();
 }
 
 static const char usage_text[] =
@@ -721,7 +835,8 @@ static const char usage_text[] =
 "                  [-e ENDS] [-q] [-P]\n"
 "\n"
 "Measure plain TCP, stap (pass-all; parser and deny-list), sockmap (same\n"
-"programs) and a userspace relay (same framing and deny-list) on\n"
+"programs), a userspace relay (same framing and deny-list) and the\n"
+"relay's work in the kernel (stap-redirect) on\n"
 "loopback: one-way throughput per message size (64 B, 1 KiB, 16 KiB,\n"
 "64 KiB; one message per send()), the same for TLS-sized records through\n"
 "4 KiB socket buffers, request/response latency (64 B, 1 KiB), and 1,\n"
@@ -733,7 +848,8 @@ static const char usage_text[] =
 "  -d SECONDS  length of each measurement (default 1)\n"
 "  -s SEED     seed of the configuration order (default 1)\n"
 "  -c CFGS     these configurations (comma-separated: tcp, stap-pass,\n"
-"              stap-deny, sockmap, relay; sockmap-strp only when named)\n"
+"              stap-deny, sockmap, relay, stap-redirect; sockmap-strp\n"
+"              only when named)\n"
 "  -w WORKLOADS  these workloads (comma-separated: tput, small, rr, scale;\n"
 "              default all)\n"
 "  -e ENDS     the ends stap-pass and stap-deny tap: both (default),\n"

@@ -5,9 +5,10 @@
  * same work; bench_msg is the sockmap send-side equivalent (an sk_msg
  * verdict framing with bpf_msg_apply_bytes()). bench_sockmap runs
  * bench_verdict without a parser (one verdict per skb), bench_sockmap_strp
- * with bench_parse as its stream parser.
+ * with bench_parse as its stream parser; bench_redirect is stap's proxy.
  */
 #include <linux/bpf.h>
+#include <linux/stap.h>		/* STAP_VERDICT_REDIRECT_TO() */
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -71,6 +72,20 @@ int bench_verdict(struct __sk_buff *skb)
 
 	bpf_skb_load_bytes(skb, 0, key.data, KEY_LEN);
 	return deny_check(&key);
+}
+
+/* bench_verdict, sending what passes to the socket's stap target 0: the
+ * in-kernel proxy of stap-redirect
+ */
+SEC("sk_skb/stream_verdict")
+int bench_redirect(struct __sk_buff *skb)
+{
+	struct deny_key key = {};
+
+	bpf_skb_load_bytes(skb, 0, key.data, KEY_LEN);
+	if (deny_check(&key) == SK_DROP)
+		return SK_DROP;
+	return STAP_VERDICT_REDIRECT_TO(0);
 }
 
 SEC("sk_skb/stream_verdict")
