@@ -201,11 +201,12 @@ struct stap_rdr_table {
  * @wait: this socket's node on @held_to's @waiters while @held waits
  * @inbox: messages redirected to this socket, for its send side to take
  *	in order
- * @inbox_bytes: payload bytes in @inbox; read locklessly for room
+ * @queued: truesize of the redirected skbs this socket holds, in @inbox
+ *	or on its send side; each skb's destructor gives its share back
+ *	when it is freed, and wakes @waiters once there is room
  * @waiters: sources whose held message waits for room here
- * @lock: guards @inbox, @inbox_bytes, @waiters, @dead and the @wait
- *	nodes linked on @waiters; nests inside any socket lock, never
- *	around one
+ * @lock: guards @inbox, @waiters, @dead and the @wait nodes linked on
+ *	@waiters; nests inside any socket lock, never around one
  * @dead: detached: takes no more messages and wakes no more sources
  */
 struct stap_rdr {
@@ -214,7 +215,7 @@ struct stap_rdr {
 	struct stap_rdr_target	*held_to;
 	struct list_head	wait;
 	struct sk_buff_head	inbox;
-	unsigned int		inbox_bytes;
+	atomic_t		queued;
 	struct list_head	waiters;
 	spinlock_t		lock;	/* see @lock above */
 	bool			dead;

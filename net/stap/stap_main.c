@@ -234,9 +234,13 @@ static int __stap_attach(struct sock *sk, struct stap_context *ctx,
 		if (err)
 			goto err_put_progs;
 	}
-	/* Pairs with READ_ONCE() in the lockless callbacks and poll */
-	WRITE_ONCE(ctx->rx_on, !!ctx->progs[STAP_SLOT_RECV_VERDICT]);
+	/* Pairs with READ_ONCE() in the lockless callbacks and poll. The
+	 * send side first: a redirect source that sees the socket attached
+	 * must see whether it sends (stap_rdr_can_send()).
+	 */
 	WRITE_ONCE(ctx->tx_on, !!ctx->progs[STAP_SLOT_SEND_VERDICT]);
+	smp_wmb();	/* pairs with smp_rmb() in stap_rdr_can_send() */
+	WRITE_ONCE(ctx->rx_on, !!ctx->progs[STAP_SLOT_RECV_VERDICT]);
 	stap_update_sk_prot(sk, ctx);
 	stap_count_socket(sk);
 	if (state == TCP_LISTEN)

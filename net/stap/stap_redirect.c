@@ -11,11 +11,12 @@
  * It lands at a message boundary of the target's stream, since a
  * message being framed on the target is not in its send queue yet.
  *
- * Flow control: a target takes messages while its inbox and its send
- * side's pending bytes stay below its send buffer. When it has no room,
+ * Flow control: a target takes messages while the redirected skbs it
+ * holds, in its inbox or on its send side, stay below its send buffer by
+ * truesize (each skb's destructor gives its share back). Without room,
  * the source holds the message and stops framing, so that its TCP
- * receive queue fills and its window closes toward its peer; the
- * target's work wakes it once TCP took enough. Nothing is dropped for
+ * receive queue fills and its window closes toward its peer; the last
+ * skb freed below the limit wakes it. Nothing is dropped for
  * lack of room, and each source has at most one message beyond the
  * target's buffer in flight.
  *
@@ -63,7 +64,8 @@ static void stap_rdr_table_free(struct stap_rdr_table *tbl)
 
 	if (!tbl)
 		return;
-	for (i = 0; i < tbl->n; i++)
+	/* A table that failed to fill has NULL entries left */
+	for (i = 0; i < tbl->n && tbl->t[i]; i++)
 		stap_rdr_target_put(tbl->t[i]);
 	kfree(tbl);
 }
@@ -81,29 +83,66 @@ static void stap_rdr_wake(struct stap_rdr *rdr)
 }
 
 /* The target can still send: lockless, as a hint its own send path
- * checks again under its lock.
+ * checks again under its lock. Not attached yet, it can (and has no
+ * room); attached, only with a tapped send side.
  */
 static bool stap_rdr_can_send(const struct sock *sk,
 			      const struct stap_context *ctx)
 {
-	if (stap_attached(ctx) && !READ_ONCE(ctx->tx_on))
+	if (READ_ONCE(sk->sk_err) ||
+	    (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
+	    !((1 << READ_ONCE(sk->sk_state)) &
+	      (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
 		return false;
-	return !READ_ONCE(ctx->tx.err) && !READ_ONCE(sk->sk_err) &&
-	       !(READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) &&
-	       ((1 << READ_ONCE(sk->sk_state)) &
-		(TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
+	if (!READ_ONCE(ctx->rx_on) && !READ_ONCE(ctx->tx_on))
+		return true;
+	/* Pairs with smp_wmb() in __stap_attach(): tx_on is set first */
+	smp_rmb();
+	return READ_ONCE(ctx->tx_on) && !READ_ONCE(ctx->tx.err);
 }
 
 /* Room for one more message: the target's programs are attached (its
- * send side is tapped once they are, or it cannot send), and inbox and
- * pending bytes are below the send buffer. Called with the target's
- * stap_rdr.lock.
+ * send side is tapped once they are, or it cannot send), and what it
+ * holds of redirected skbs, by truesize, is below its send buffer: a
+ * small message cut from a large skb pins all of that skb.
  */
 static bool stap_rdr_room(const struct sock *sk, const struct stap_context *ctx)
 {
 	return stap_attached(ctx) &&
-	       ctx->rdr.inbox_bytes + READ_ONCE(ctx->tx.pending_bytes) <
-	       READ_ONCE(sk->sk_sndbuf);
+	       atomic_read(&ctx->rdr.queued) < READ_ONCE(sk->sk_sndbuf);
+}
+
+/* Destructor of a redirected skb: its target's share back, and the
+ * sources waiting for room woken once there is. The target is still
+ * attached: it frees the skbs it holds before it detaches (its inbox in
+ * stap_rdr_stop(), its send side in stap_tx_stop()).
+ */
+static void stap_rdr_skb_free(struct sk_buff *skb)
+{
+	struct stap_context *ctx = stap_get_ctx(skb->sk);
+	struct stap_rdr *rdr = &ctx->rdr;
+	int left;
+
+	left = atomic_sub_return(skb->truesize, &rdr->queued);
+	/* Pairs with smp_mb() in stap_rdr_queue(): a source that found no
+	 * room is on the list by now, or sees the room
+	 */
+	if (left >= READ_ONCE(skb->sk->sk_sndbuf) ||
+	    list_empty_careful(&rdr->waiters))
+		return;
+	spin_lock_bh(&rdr->lock);
+	stap_rdr_wake(rdr);
+	spin_unlock_bh(&rdr->lock);
+}
+
+/* Charge @msg to target @sk: its destructor gives the charge back */
+static void stap_rdr_charge(struct sock *sk, struct stap_context *ctx,
+			    struct sk_buff *msg)
+{
+	DEBUG_NET_WARN_ON_ONCE(msg->destructor);
+	msg->sk = sk;
+	msg->destructor = stap_rdr_skb_free;
+	atomic_add(msg->truesize, &ctx->rdr.queued);
 }
 
 /* Queue @msg on @t, or have the source @src wait for room there.
@@ -121,10 +160,15 @@ static int stap_rdr_queue(struct stap_context *src, struct stap_rdr_target *t,
 	} else if (!stap_rdr_room(t->sk, t->ctx)) {
 		if (list_empty(&src->rdr.wait))
 			list_add_tail(&src->rdr.wait, &in->waiters);
-		err = -EAGAIN;
-	} else {
+		/* Pairs with atomic_sub_return() in stap_rdr_skb_free() */
+		smp_mb();
+		err = stap_rdr_room(t->sk, t->ctx) ? 0 : -EAGAIN;
+	}
+	/* On no list but while waiting */
+	if (err != -EAGAIN)
 		list_del_init(&src->rdr.wait);
-		in->inbox_bytes += msg->len;
+	if (!err) {
+		stap_rdr_charge(t->sk, t->ctx, msg);
 		__skb_queue_tail(&in->inbox, msg);
 		__stap_queue_work(t->sk, t->ctx, STAP_WORK_RDR_IN, 0);
 	}
@@ -241,7 +285,6 @@ void stap_rdr_drain(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_rdr *rdr = &ctx->rdr;
 	struct sk_buff_head list;
-	unsigned int bytes = 0;
 	struct sk_buff *skb;
 
 	sock_owned_by_me(sk);
@@ -250,14 +293,10 @@ void stap_rdr_drain(struct sock *sk, struct stap_context *ctx)
 	skb_queue_splice_init(&rdr->inbox, &list);
 	spin_unlock_bh(&rdr->lock);
 
-	/* Still counted in the inbox meanwhile: sources see less room */
-	while ((skb = __skb_dequeue(&list))) {
-		bytes += skb->len;
+	while ((skb = __skb_dequeue(&list)))
 		stap_tx_send_redirected(sk, ctx, skb);
-	}
 
 	spin_lock_bh(&rdr->lock);
-	rdr->inbox_bytes -= bytes;
 	if (stap_rdr_room(sk, ctx))
 		stap_rdr_wake(rdr);
 	spin_unlock_bh(&rdr->lock);
@@ -316,7 +355,6 @@ void stap_rdr_stop(struct sock *sk, struct stap_context *ctx)
 	spin_lock_bh(&rdr->lock);
 	rdr->dead = true;
 	skb_queue_splice_init(&rdr->inbox, &list);
-	rdr->inbox_bytes = 0;
 	stap_rdr_wake(rdr);
 	spin_unlock_bh(&rdr->lock);
 	__skb_queue_purge(&list);
@@ -424,12 +462,12 @@ static struct stap_rdr_table *stap_rdr_table_get(struct sock *sk,
 	tbl = kzalloc_flex(*tbl, t, n, GFP_KERNEL);
 	if (!tbl)
 		return ERR_PTR(-ENOMEM);
+	tbl->n = n;
 	for (i = 0; i < n; i++) {
 		t = stap_rdr_target_get(sk, &u[i]);
 		if (IS_ERR(t))
 			goto err_free;
 		tbl->t[i] = t;
-		tbl->n = i + 1;
 	}
 	return tbl;
 

@@ -419,7 +419,10 @@ void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
 
 	sock_owned_by_me(sk);
 	stap_rx_reopen(sk, rx);
-	if (!rx->gated)
+	/* A message held for its redirect target is retried whatever the
+	 * queue's gate: stap_rx_queue_held() opens the gate it closed
+	 */
+	if (!rx->gated || ctx->rdr.held)
 		stap_rx_framed(sk, ctx, stap_rx_read(sk, ctx));
 }
 
