@@ -50,10 +50,13 @@
  * struct stap_tx_cb - what stap keeps in an skb it holds for sending
  * @offset: next byte to hand to TCP
  * @urgent: the skb is one urgent byte, for TCP with MSG_OOB
+ * @redirected: another socket's verdict redirected the skb here: the
+ *	application's MSG_MORE and MSG_EOR are not its
  */
 struct stap_tx_cb {
 	unsigned int	offset;
 	bool		urgent;
+	bool		redirected;
 };
 
 static struct stap_tx_cb *stap_tx_cb(struct sk_buff *skb)
@@ -95,7 +98,7 @@ static bool stap_tx_more(const struct stap_tx *tx)
 static int stap_tx_xmit(struct sock *sk, struct stap_tx *tx,
 			struct sk_buff *skb, unsigned int off, unsigned int len)
 {
-	int flags = tx->flags;
+	int flags = stap_tx_cb(skb)->redirected ? 0 : tx->flags;
 	int ret;
 
 	if (stap_tx_cb(skb)->urgent)
@@ -139,16 +142,17 @@ static int __stap_tx_push(struct sock *sk, struct stap_tx *tx)
 	return 0;
 }
 
-/* Send an accepted message or urgent byte, or queue what TCP did not take
- * of it.
+/* Send an accepted message, urgent byte or redirected message, or queue
+ * what TCP did not take of it.
  */
-static void stap_tx_send(struct sock *sk, struct stap_tx *tx,
-			 struct sk_buff *skb, bool urgent)
+static void __stap_tx_send(struct sock *sk, struct stap_tx *tx,
+			   struct sk_buff *skb, bool urgent, bool redirected)
 {
 	struct stap_tx_cb *cb = stap_tx_cb(skb);
 	int ret = 0;
 
 	cb->urgent = urgent;
+	cb->redirected = redirected;
 	if (skb_queue_empty(&tx->pending)) {
 		ret = stap_tx_xmit(sk, tx, skb, 0, skb->len);
 		if (ret == skb->len) {
@@ -159,6 +163,12 @@ static void stap_tx_send(struct sock *sk, struct stap_tx *tx,
 	cb->offset = max(ret, 0);
 	tx->pending_bytes += skb->len - cb->offset;
 	__skb_queue_tail(&tx->pending, skb);
+}
+
+static void stap_tx_send(struct sock *sk, struct stap_tx *tx,
+			 struct sk_buff *skb, bool urgent)
+{
+	__stap_tx_send(sk, tx, skb, urgent, false);
 }
 
 /* Send the urgent bytes that waited for the message they follow. */
@@ -622,7 +632,6 @@ void stap_tx_send_redirected(struct sock *sk, struct stap_context *ctx,
 			     struct sk_buff *skb)
 {
 	struct stap_tx *tx = &ctx->tx;
-	int flags = tx->flags;
 
 	sock_owned_by_me(sk);
 	if (stap_tx_status(sk, tx)) {
@@ -634,10 +643,7 @@ void stap_tx_send_redirected(struct sock *sk, struct stap_context *ctx,
 	/* Raises the forward allocation where the limits allow it */
 	sk_wmem_schedule(sk, skb->len);
 	sk_mem_charge(sk, skb->len);
-	/* Neither MSG_MORE nor MSG_EOR of the application's last send */
-	tx->flags = 0;
-	stap_tx_send(sk, tx, skb, false);
-	tx->flags = flags;
+	__stap_tx_send(sk, tx, skb, false, true);
 }
 
 /**
