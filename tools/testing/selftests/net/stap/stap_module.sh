@@ -56,11 +56,15 @@ check "rmmod refused while in use" sh -c '! rmmod stap 2>/dev/null'
 touch "$dir/done"
 wait $pid
 
-# Sockets are gone: the reference goes when TCP destroys them.
-for _ in $(seq 50); do
+# Sockets are gone: the reference goes when TCP destroys them. An
+# earlier test's orphan may still be finishing its close (a FIN's
+# retransmission backs off to seconds): up to 30 s, then say what is left.
+for _ in $(seq 300); do
 	[ "$(cat /sys/module/stap/refcnt)" -eq 0 ] && break
 	sleep 0.1
 done
+[ "$(cat /sys/module/stap/refcnt)" -eq 0 ] ||
+	ss -tanie 2>/dev/null | grep -v TIME-WAIT | sed 's/^/# /' | head -40
 check "module unused after sockets close" \
 	test "$(cat /sys/module/stap/refcnt)" -eq 0
 check "rmmod" rmmod stap

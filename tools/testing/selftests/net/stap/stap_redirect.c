@@ -300,6 +300,22 @@ static unsigned int meminfo(int fd, int what)
 	return mem[what];
 }
 
+/* The writer at rest: no byte written for a second. Return: bytes
+ * written.
+ */
+static size_t wait_rest(struct writer *w)
+{
+	size_t at_rest, last = ~(size_t)0;
+
+	for (;;) {
+		at_rest = __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
+		if (at_rest == last || at_rest == w->len)
+			return at_rest;
+		last = at_rest;
+		poll(NULL, 0, 1000);
+	}
+}
+
 #define FLOW_SIZE	(2 * 1024 * 1024)
 #define FLOW_BOUND	(1024 * 1024)
 
@@ -312,8 +328,8 @@ TEST_F(rdr, flow_control)
 {
 	char *buf = malloc(FLOW_SIZE), *got = malloc(FLOW_SIZE);
 	struct writer w = { .fd = self->cfd };
-	size_t at_rest, last = ~(size_t)0;
 	unsigned long nmsgs;
+	size_t at_rest;
 	pthread_t th;
 
 	ASSERT_NE(buf, NULL);
@@ -327,14 +343,7 @@ TEST_F(rdr, flow_control)
 	w.len = random_stream(variant->parser, buf, FLOW_SIZE, 2, &nmsgs);
 	ASSERT_EQ(pthread_create(&th, NULL, writer_run, &w), 0);
 
-	/* At rest: no byte written for a second */
-	for (;;) {
-		at_rest = __atomic_load_n(&w.done, __ATOMIC_ACQUIRE);
-		if (at_rest == last || at_rest == w.len)
-			break;
-		last = at_rest;
-		poll(NULL, 0, 1000);
-	}
+	at_rest = wait_rest(&w);
 	TH_LOG("at rest: %zu of %zu bytes written", at_rest, w.len);
 	TH_LOG("pin rmem %u, pout wmem_queued %u sndbuf %u",
 	       meminfo(self->pin, SK_MEMINFO_RMEM_ALLOC),
