@@ -45,6 +45,20 @@ static size_t tagged(char *out, char tag, size_t len, unsigned int seed)
 	return stap_lp_msg(out, payload, len);
 }
 
+/* One message of @len bytes for parser @p: tagged for the length parser,
+ * one chunk of filler without. Return: its bytes on the wire.
+ */
+static size_t one_msg(enum parser p, char *out, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	if (p == PARSE_LEN)
+		return tagged(out, 'r', len, seed);
+	for (i = 0; i < len; i++)
+		out[i] = fill_byte(i, seed);
+	return len;
+}
+
 /* Tap @fd's send side with the pass-all verdict, to be a target */
 static int tap_target(struct stap_test_bpf *skel, int fd)
 {
@@ -379,9 +393,7 @@ TEST_F(rdr, bad_index)
 	size_t n;
 
 	self->skel->bss->redirect_idx = 1;
-	n = tagged(buf, 'r', 20, 1);
-	if (variant->parser == PARSE_NONE)
-		n = 20, memset(buf, 'q', n);
+	n = one_msg(variant->parser, buf, 20, 1);
 	ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
 	ASSERT_EQ(wait_judged(self->pin, 1), 0);
 	/* Beyond the index field: not a redirect at all */
@@ -395,9 +407,7 @@ TEST_F(rdr, bad_index)
 	EXPECT_EQ(st.rx_drop_bytes, 2 * n);
 
 	self->skel->bss->redirect_idx = 0;
-	n = tagged(buf, 'r', 30, 2);
-	if (variant->parser == PARSE_NONE)
-		n = 30, memset(buf, 's', n);
+	n = one_msg(variant->parser, buf, 30, 2);
 	ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
 	ASSERT_EQ(stap_read_all(self->bfd, got, n), 0);
 	EXPECT_EQ(memcmp(got, buf, n), 0);
@@ -412,9 +422,7 @@ TEST_F(rdr, no_targets)
 	size_t n = 25;
 
 	ASSERT_EQ(setsockopt(self->pin, SOL_STAP, STAP_TARGETS, NULL, 0), 0);
-	memset(buf, 'q', n);
-	if (variant->parser == PARSE_LEN)
-		n = tagged(buf, 'r', 21, 3);
+	n = one_msg(variant->parser, buf, 21, 3);
 	ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
 	ASSERT_EQ(wait_judged(self->pin, 1), 0);
 	ASSERT_EQ(stap_get_stats(self->pin, &st), 0);
@@ -441,9 +449,7 @@ static void target_gone(struct __test_metadata *_metadata,
 	close(self->bfd);
 	self->pout = -1;
 	self->bfd = -1;
-	memset(buf, 'q', n);
-	if (p == PARSE_LEN)
-		n = tagged(buf, 'r', 21, 3);
+	n = one_msg(p, buf, 21, 3);
 	ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
 	ASSERT_EQ(wait_judged(self->pin, 1), 0);
 	ASSERT_EQ(stap_get_stats(self->pin, &st), 0);
@@ -508,9 +514,7 @@ TEST_F(rdr, replace)
 
 	ASSERT_EQ(stap_pair(variant->family, &pout2, &bfd2), 0);
 	ASSERT_EQ(tap_target(self->skel, pout2), 0);
-	n = tagged(buf, 'r', 30, 5);
-	if (variant->parser == PARSE_NONE)
-		n = 30, memset(buf, 'q', n);
+	n = one_msg(variant->parser, buf, 30, 5);
 	ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
 	ASSERT_EQ(stap_read_all(self->bfd, got, n), 0);
 	EXPECT_EQ(memcmp(got, buf, n), 0);
@@ -525,9 +529,31 @@ TEST_F(rdr, replace)
 	close(bfd2);
 }
 
-/* A target with the ULP and no programs yet can be named: messages for
- * it wait, uncounted, until its programs are attached, then go out
+/* A message for a second target, pout2, which has the ULP and no
+ * programs yet: it waits, uncounted. Return: its bytes on the wire.
  */
+static size_t held_for_unattached(struct __test_metadata *_metadata,
+				  struct _test_data_rdr *self, enum parser p,
+				  int pout2, int bfd2, char *buf)
+{
+	struct stap_stats st;
+	size_t n;
+
+	ASSERT_EQ(stap_ulp(pout2), 0);
+	ASSERT_EQ(set_targets(self->pin, &pout2, 1, 0), 0);
+	n = one_msg(p, buf, 30, 6);
+	ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
+	/* Acknowledged once pin framed it, in the same softirq */
+	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
+	ASSERT_EQ(stap_get_stats(self->pin, &st), 0);
+	EXPECT_EQ(st.rx_redirect_msgs, 0);
+	EXPECT_EQ(st.redirect_errors, 0);
+	EXPECT_EQ(st.rx_drop_msgs, 0);
+	EXPECT_EQ(stap_inq(bfd2), 0);
+	return n;
+}
+
+/* Attached with a send tap, the target sends what waited */
 TEST_F(rdr, target_attaches_later)
 {
 	char buf[64], got[64];
@@ -537,20 +563,8 @@ TEST_F(rdr, target_attaches_later)
 	size_t n;
 
 	ASSERT_EQ(stap_pair(variant->family, &pout2, &bfd2), 0);
-	ASSERT_EQ(stap_ulp(pout2), 0);
-	ASSERT_EQ(set_targets(self->pin, &pout2, 1, 0), 0);
-	n = tagged(buf, 'r', 30, 6);
-	if (variant->parser == PARSE_NONE)
-		n = 30, memset(buf, 'q', n);
-	ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
-	/* Acknowledged once pin framed it, in the same softirq */
-	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
-	ASSERT_EQ(stap_get_stats(self->pin, &st), 0);
-	EXPECT_EQ(st.rx_redirect_msgs, 0);
-	EXPECT_EQ(st.redirect_errors, 0);
-	EXPECT_EQ(st.rx_drop_msgs, 0);
-	EXPECT_EQ(stap_inq(bfd2), 0);
-
+	n = held_for_unattached(_metadata, self, variant->parser, pout2, bfd2,
+				buf);
 	sp = stap_params_of(-1, bpf_program__fd(self->skel->progs.verdict_pass),
 			    -1, -1);
 	ASSERT_EQ(setsockopt(pout2, SOL_STAP, STAP_PARAMS, &sp, sizeof(sp)),
@@ -563,24 +577,15 @@ TEST_F(rdr, target_attaches_later)
 	close(bfd2);
 }
 
-/* A target whose programs attach without a send tap fails the messages
- * that waited for it
- */
+/* Attached without a send tap, the target fails what waited for it */
 TEST_F(rdr, target_attaches_receive_only)
 {
-	char buf[64];
 	struct stap_stats st;
 	int pout2, bfd2;
-	size_t n;
+	char buf[64];
 
 	ASSERT_EQ(stap_pair(variant->family, &pout2, &bfd2), 0);
-	ASSERT_EQ(stap_ulp(pout2), 0);
-	ASSERT_EQ(set_targets(self->pin, &pout2, 1, 0), 0);
-	n = tagged(buf, 'r', 30, 7);
-	if (variant->parser == PARSE_NONE)
-		n = 30, memset(buf, 'q', n);
-	ASSERT_EQ(stap_write_all(self->cfd, buf, n), 0);
-	ASSERT_EQ(stap_wait_acked(self->cfd), 0);
+	held_for_unattached(_metadata, self, variant->parser, pout2, bfd2, buf);
 	ASSERT_EQ(set_rx_progs(pout2, -1,
 			       bpf_program__fd(self->skel->progs.verdict_pass)),
 		  0);
@@ -676,9 +681,7 @@ TEST_F(rdr, both_ways_cycle)
 	ASSERT_EQ(set_targets(self->pout, &self->pin, 1, 0), 0);
 
 	for (i = 0; i < 20; i++) {
-		n = tagged(a, 'r', 100 + i * 50, i);
-		if (variant->parser == PARSE_NONE)
-			n = 100 + i * 50, memset(a, 'c' + i % 20, n);
+		n = one_msg(variant->parser, a, 100 + i * 50, i);
 		memcpy(b, a, n);
 		b[variant->parser == PARSE_LEN ? 5 : 1] = 'b';
 		ASSERT_EQ(stap_write_all(self->cfd, a, n), 0);
