@@ -170,10 +170,12 @@ static inline void stap_ctx_put(struct stap_context *ctx)
  * once detached nothing queues any more, so stap_ctx_free() cancels what
  * is queued without racing a new one.
  *
- * Context: Any context. The caller keeps @ctx attached and @sk alive:
- * it holds the socket lock (stap_queue_work()), or the stap_rdr.lock of
- * a socket whose list the context is on, which the context's
- * stap_rdr_stop() takes before it detaches.
+ * Context: Any context. The caller keeps @ctx attached and @sk alive in
+ * one of three ways: it holds @sk's lock (stap_queue_work()); it holds
+ * @ctx's own stap_rdr.lock and found it not dead, and a source's
+ * reference keeps @sk (a redirect to @ctx); or it holds the
+ * stap_rdr.lock of a target whose waiters list has @ctx on it (a wake),
+ * which @ctx's stap_rdr_stop() takes to unlink it before @ctx detaches.
  */
 static inline void __stap_queue_work(struct sock *sk, struct stap_context *ctx,
 				     enum stap_work_bit what,
