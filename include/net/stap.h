@@ -171,7 +171,7 @@ struct stap_abort {
  * @ctx: its context, held: it outlives the target's detach
  * @cookie: the target's socket cookie
  * @flags: STAP_TARGET_* flags
- * @refs: the table's reference and the held message's
+ * @refs: the table's reference and one per held message
  */
 struct stap_rdr_target {
 	struct sock		*sk;
@@ -191,29 +191,49 @@ struct stap_rdr_table {
 	struct stap_rdr_target	*t[] __counted_by(n);
 };
 
+/* Directions of a source, to index struct stap_rdr.src */
+enum {
+	STAP_RDR_RX,
+	STAP_RDR_TX,
+	STAP_RDR_DIRS,
+};
+
+/**
+ * struct stap_rdr_src - one direction of a socket as a redirect source
+ * @held: redirected messages waiting for room in their targets, in the
+ *	order they were framed, each holding a reference on its target:
+ *	at most one received message (receive framing waits for it), and on
+ *	the send side what one framing step took (charged to the socket
+ *	until it leaves; the writer waits meanwhile); under the socket lock
+ * @wait: node on the @waiters of the target of @held's first message,
+ *	while that one waits
+ * @ctx: the context this is part of, for the wake
+ */
+struct stap_rdr_src {
+	struct sk_buff_head	held;
+	struct list_head	wait;
+	struct stap_context	*ctx;
+};
+
 /**
  * struct stap_rdr - redirect state of a tapped socket, as source and as
  *	target
  * @targets: the socket's targets, or NULL; under the socket lock
- * @held: a redirected message its target had no room for: receive
- *	framing waits until it is queued there; under the socket lock
- * @held_to: the target of @held, holding a reference
- * @wait: this socket's node on @held_to's @waiters while @held waits
+ * @src: source state by direction (STAP_RDR_RX, STAP_RDR_TX)
  * @inbox: messages redirected to this socket, for its send side to take
  *	in order
  * @queued: truesize of the redirected skbs this socket holds, in @inbox
  *	or on its send side; each skb's destructor gives its share back
  *	when it is freed, and wakes @waiters once there is room
- * @waiters: sources whose held message waits for room here
+ * @waiters: sources (their &struct stap_rdr_src) whose held message
+ *	waits for room here
  * @lock: guards @inbox, @waiters, @dead and the @wait nodes linked on
  *	@waiters; nests inside any socket lock, never around one
  * @dead: detached: takes no more messages and wakes no more sources
  */
 struct stap_rdr {
 	struct stap_rdr_table	*targets;
-	struct sk_buff		*held;
-	struct stap_rdr_target	*held_to;
-	struct list_head	wait;
+	struct stap_rdr_src	src[STAP_RDR_DIRS];
 	struct sk_buff_head	inbox;
 	atomic_t		queued;
 	struct list_head	waiters;
@@ -226,7 +246,7 @@ enum stap_work_bit {
 	STAP_WORK_TX_PUSH,	/* push the send side's pending bytes */
 	STAP_WORK_ABORT,	/* reset the connection once it is due */
 	STAP_WORK_RDR_IN,	/* send what other sockets redirected here */
-	STAP_WORK_RDR_RETRY,	/* a target has room for the held message */
+	STAP_WORK_RDR_RETRY,	/* a target has room for held messages */
 };
 
 /**

@@ -51,6 +51,9 @@ enum {
 	STAP_MIB_RXREDIRECTMSGS,
 	STAP_MIB_RXREDIRECTBYTES,
 	STAP_MIB_REDIRECTERRORS,
+	STAP_MIB_TXREDIRECTMSGS,
+	STAP_MIB_TXREDIRECTBYTES,
+	STAP_MIB_COPIESLOST,
 	STAP_MIB_CURRSOCKETS,	/* sockets tapped now */
 	STAP_MIB_SOCKETS,	/* sockets ever tapped */
 	__STAP_MIB_MAX
@@ -218,6 +221,8 @@ int stap_bpf_parse(struct stap_context *ctx, enum stap_slot slot,
 enum stap_verdict stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
 				   struct sk_buff *skb, bool tx,
 				   unsigned int *target);
+void stap_bpf_count_pass(struct sock *sk, struct stap_context *ctx, bool tx,
+			 unsigned int len);
 void stap_bpf_count_drop(struct sock *sk, struct stap_context *ctx, bool tx,
 			 unsigned int len, int reason);
 
@@ -274,11 +279,23 @@ int stap_window_read_sock(struct sock *sk, read_descriptor_t *desc,
 			  sk_read_actor_t actor);
 
 /* stap_redirect.c */
+
+/* What stap_rdr_redirect() made of a message */
+enum stap_rdr_result {
+	STAP_RDR_TAKEN,		/* queued on its target, or dropped */
+	STAP_RDR_HELD,		/* held for room: stop framing */
+	STAP_RDR_PASS,		/* copied: deliver it as passed */
+};
+
 void stap_rdr_init(struct stap_context *ctx);
-bool stap_rdr_redirect(struct sock *sk, struct stap_context *ctx,
-		       struct sk_buff *msg, unsigned int idx);
-bool stap_rdr_retry(struct sock *sk, struct stap_context *ctx);
-void stap_rdr_drain(struct sock *sk, struct stap_context *ctx);
+enum stap_rdr_result stap_rdr_redirect(struct sock *sk,
+				       struct stap_context *ctx,
+				       struct sk_buff *msg, unsigned int idx,
+				       int dir);
+bool stap_rdr_retry(struct sock *sk, struct stap_context *ctx, int dir);
+void stap_rdr_flush(struct sock *sk, struct stap_context *ctx);
+void stap_rdr_take_inbox(struct stap_context *ctx, struct sk_buff_head *list);
+void stap_rdr_kick(struct sock *sk, struct stap_context *ctx);
 void stap_rdr_close(struct sock *sk, struct stap_context *ctx);
 void stap_rdr_attached(struct sock *sk, struct stap_context *ctx);
 void stap_rdr_stop(struct sock *sk, struct stap_context *ctx);
@@ -296,14 +313,22 @@ static inline bool stap_rdr_busy(const struct stap_context *ctx)
 	       skb_queue_len_lockless(&ctx->rdr.inbox);
 }
 
+/* Direction @dir holds redirected messages for room in their targets:
+ * lockless, for poll and a writer's wait condition.
+ */
+static inline bool stap_rdr_holding(const struct stap_context *ctx, int dir)
+{
+	return skb_queue_len_lockless(&ctx->rdr.src[dir].held);
+}
+
 /* stap_tx.c */
 int stap_tx_init(struct sock *sk, struct stap_context *ctx);
 void stap_tx_start(struct sock *sk, struct stap_context *ctx);
 void stap_tx_start_clone(struct sock *sk, struct stap_context *ctx);
 void stap_tx_stop(struct sock *sk, struct stap_context *ctx);
 void stap_tx_push_pending(struct sock *sk, struct stap_context *ctx);
-void stap_tx_send_redirected(struct sock *sk, struct stap_context *ctx,
-			     struct sk_buff *skb);
+void stap_tx_take_redirected(struct sock *sk, struct stap_context *ctx);
+void stap_tx_retry_held(struct sock *sk, struct stap_context *ctx);
 bool stap_tx_flush(struct sock *sk, struct stap_context *ctx);
 int stap_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
 void stap_tx_write_space(struct sock *sk);

@@ -221,7 +221,6 @@ enum stap_verdict stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
 				   unsigned int *target)
 {
 	int slot = tx ? STAP_SLOT_SEND_VERDICT : STAP_SLOT_RECV_VERDICT;
-	int mib = tx ? STAP_MIB_TXPASSMSGS : STAP_MIB_RXPASSMSGS;
 	enum stap_verdict ret = STAP_MSG_DROP;
 	unsigned int len = skb->len;
 	int verdict, reason;
@@ -231,9 +230,7 @@ enum stap_verdict stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
 	trace_stap_msg_verdict(sk, tx, len, verdict);
 	switch (verdict) {
 	case STAP_VERDICT_PASS:
-		/* PASSBYTES follows PASSMSGS, DROP* follow PASS* */
-		stap_stat_add(sk, ctx, mib, 1);
-		stap_stat_add(sk, ctx, mib + 1, len);
+		stap_bpf_count_pass(sk, ctx, tx, len);
 		return STAP_MSG_PASS;
 	case STAP_VERDICT_DROP:
 		reason = STAP_DROP_VERDICT;
@@ -254,6 +251,23 @@ enum stap_verdict stap_bpf_verdict(struct sock *sk, struct stap_context *ctx,
 }
 
 /**
+ * stap_bpf_count_pass() - count a passed message
+ * @sk: the tapped socket, locked
+ * @ctx: its context
+ * @tx: send direction
+ * @len: bytes of the message
+ */
+void stap_bpf_count_pass(struct sock *sk, struct stap_context *ctx, bool tx,
+			 unsigned int len)
+{
+	int mib = tx ? STAP_MIB_TXPASSMSGS : STAP_MIB_RXPASSMSGS;
+
+	/* PASSBYTES follows PASSMSGS */
+	stap_stat_add(sk, ctx, mib, 1);
+	stap_stat_add(sk, ctx, mib + 1, len);
+}
+
+/**
  * stap_bpf_count_drop() - count and trace a dropped message
  * @sk: the tapped socket, locked
  * @ctx: its context
@@ -266,6 +280,7 @@ void stap_bpf_count_drop(struct sock *sk, struct stap_context *ctx, bool tx,
 {
 	int mib = tx ? STAP_MIB_TXDROPMSGS : STAP_MIB_RXDROPMSGS;
 
+	/* DROPBYTES follows DROPMSGS */
 	trace_stap_msg_drop(sk, tx, len, reason);
 	stap_stat_add(sk, ctx, mib, 1);
 	stap_stat_add(sk, ctx, mib + 1, len);

@@ -70,11 +70,13 @@ static void stap_work(struct work_struct *work)
 	if (stap_get_ctx(sk) == ctx) {
 		if (todo & BIT(STAP_WORK_TX_PUSH))
 			stap_tx_push_pending(sk, ctx);
-		if (todo & BIT(STAP_WORK_RDR_IN))
-			stap_rdr_drain(sk, ctx);
-		/* The held message's target may have room */
-		if (todo & BIT(STAP_WORK_RDR_RETRY))
+		if ((todo & BIT(STAP_WORK_RDR_IN)) && ctx->tx_on)
+			stap_tx_take_redirected(sk, ctx);
+		/* The held messages' targets may have room */
+		if ((todo & BIT(STAP_WORK_RDR_RETRY)) && ctx->rx_on)
 			stap_rx_ungate(sk, ctx);
+		if ((todo & BIT(STAP_WORK_RDR_RETRY)) && ctx->tx_on)
+			stap_tx_retry_held(sk, ctx);
 		if (todo & BIT(STAP_WORK_ABORT))
 			reset = stap_abort_poll(sk, ctx);
 	}
@@ -161,6 +163,8 @@ static void stap_close(struct sock *sk, long timeout)
 
 	lock_sock(sk);
 	stap_rdr_close(sk, ctx);
+	if (ctx->tx_on)
+		stap_tx_take_redirected(sk, ctx);
 	reset = stap_rx_has_unread(ctx) || ctx->rx.err == ECONNABORTED ||
 		ctx->tx.err == ECONNABORTED;
 	if (ctx->tx_on && !reset &&
@@ -458,7 +462,7 @@ static int stap_shutdown(struct socket *sock, int how)
 
 	if (how == SHUT_WR || how == SHUT_RDWR) {
 		lock_sock(sk);
-		stap_rdr_drain(sk, stap_get_ctx(sk));
+		stap_tx_take_redirected(sk, stap_get_ctx(sk));
 		release_sock(sk);
 	}
 	return stap_tx_shutdown(sock, how);
@@ -678,6 +682,9 @@ static int stap_info_put_stats(struct sk_buff *skb,
 		{ STAP_STATS_RX_REDIRECT_MSGS,	&st->rx_redirect_msgs },
 		{ STAP_STATS_RX_REDIRECT_BYTES,	&st->rx_redirect_bytes },
 		{ STAP_STATS_REDIRECT_ERRORS,	&st->redirect_errors },
+		{ STAP_STATS_TX_REDIRECT_MSGS,	&st->tx_redirect_msgs },
+		{ STAP_STATS_TX_REDIRECT_BYTES,	&st->tx_redirect_bytes },
+		{ STAP_STATS_COPIES_LOST,	&st->copies_lost },
 	};
 	struct nlattr *nest;
 	int i;

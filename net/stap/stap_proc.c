@@ -32,6 +32,9 @@ static const char * const stap_mib_names[__STAP_MIB_MAX] = {
 	[STAP_MIB_RXREDIRECTMSGS]	= "StapRxRedirectMsgs",
 	[STAP_MIB_RXREDIRECTBYTES]	= "StapRxRedirectBytes",
 	[STAP_MIB_REDIRECTERRORS]	= "StapRedirectErrors",
+	[STAP_MIB_TXREDIRECTMSGS]	= "StapTxRedirectMsgs",
+	[STAP_MIB_TXREDIRECTBYTES]	= "StapTxRedirectBytes",
+	[STAP_MIB_COPIESLOST]		= "StapCopiesLost",
 };
 
 /* Called in process context when /proc/net/stap_stat is read. */

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stap: redirect, a receive verdict sending a message on another socket.
+ * stap: redirect, a verdict sending a message on another socket.
  *
  * A socket's owner names its targets with STAP_TARGETS: other connected
- * TCP sockets with stap and a tapped send side. A receive verdict of
- * STAP_VERDICT_REDIRECT_TO(i) hands the message to target i: it joins
+ * TCP sockets with stap and a tapped send side. A verdict of either
+ * direction of STAP_VERDICT_REDIRECT_TO(i) hands the message to target
+ * i, or with STAP_TARGET_COPY a copy of it, the message itself passing
+ * on as if passed: it joins
  * the target's inbox (struct stap_rdr), and the target's work sends it
  * after the accepted messages waiting there, as if the target's
  * application had written it, without the target's own send verdict.
@@ -14,11 +16,12 @@
  * Flow control: a target takes messages while the redirected skbs it
  * holds, in its inbox or on its send side, stay below its send buffer by
  * truesize (each skb's destructor gives its share back). Without room,
- * the source holds the message and stops framing, so that its TCP
- * receive queue fills and its window closes toward its peer; the last
- * skb freed below the limit wakes it. Nothing is dropped for
- * lack of room, and each source has at most one message beyond the
- * target's buffer in flight.
+ * the source holds the message: on receive it stops framing, so that its
+ * TCP receive queue fills and its window closes toward its peer; on send
+ * its writers wait (or get EAGAIN), as for a full send buffer, with what
+ * it holds charged to its own. The last skb freed below the limit wakes
+ * it. Nothing is dropped for lack of room but copies, which never wait:
+ * a copy without room is lost, and counted.
  *
  * Locking: a source and a target never hold each other's socket lock.
  * The source, under its own socket lock, takes the target's stap_rdr.lock
@@ -42,8 +45,13 @@
 void stap_rdr_init(struct stap_context *ctx)
 {
 	struct stap_rdr *rdr = &ctx->rdr;
+	int dir;
 
-	INIT_LIST_HEAD(&rdr->wait);
+	for (dir = 0; dir < STAP_RDR_DIRS; dir++) {
+		__skb_queue_head_init(&rdr->src[dir].held);
+		INIT_LIST_HEAD(&rdr->src[dir].wait);
+		rdr->src[dir].ctx = ctx;
+	}
 	INIT_LIST_HEAD(&rdr->waiters);
 	__skb_queue_head_init(&rdr->inbox);
 	spin_lock_init(&rdr->lock);
@@ -70,16 +78,40 @@ static void stap_rdr_table_free(struct stap_rdr_table *tbl)
 	kfree(tbl);
 }
 
+/**
+ * struct stap_rdr_cb - what a held message keeps in its skb
+ * @to: its target, referenced
+ */
+struct stap_rdr_cb {
+	struct stap_rdr_target	*to;
+};
+
+static struct stap_rdr_cb *stap_rdr_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct stap_rdr_cb) > sizeof(skb->cb));
+	return (struct stap_rdr_cb *)skb->cb;
+}
+
 /* Wake every source waiting for room here. Called with @rdr->lock. */
 static void stap_rdr_wake(struct stap_rdr *rdr)
 {
-	struct stap_context *src, *tmp;
+	struct stap_rdr_src *src, *tmp;
 
 	lockdep_assert_held(&rdr->lock);
-	list_for_each_entry_safe(src, tmp, &rdr->waiters, rdr.wait) {
-		list_del_init(&src->rdr.wait);
-		__stap_queue_work(src->sk, src, STAP_WORK_RDR_RETRY, 0);
+	list_for_each_entry_safe(src, tmp, &rdr->waiters, wait) {
+		list_del_init(&src->wait);
+		__stap_queue_work(src->ctx->sk, src->ctx, STAP_WORK_RDR_RETRY,
+				  0);
 	}
+}
+
+/* A send-side message comes charged to the socket, as framing charged
+ * it: the charge is given back when it leaves, queued or dropped.
+ */
+static void stap_rdr_uncharge(struct sock *sk, int dir, unsigned int len)
+{
+	if (dir == STAP_RDR_TX && len)
+		sk_mem_uncharge(sk, len);
 }
 
 /* The target can still send: lockless, as a hint its own send path
@@ -145,11 +177,23 @@ static void stap_rdr_charge(struct sock *sk, struct stap_context *ctx,
 	atomic_add(msg->truesize, &ctx->rdr.queued);
 }
 
-/* Queue @msg on @t, or have the source @src wait for room there.
- * Return: 0 when queued, -EAGAIN to wait, -EPIPE when @t cannot send.
+/* How stap_rdr_queue() treats a target without room */
+enum stap_rdr_mode {
+	STAP_RDR_WAIT,		/* the source waits for room */
+	STAP_RDR_TRY,		/* the message is not queued (a copy) */
+	STAP_RDR_FORCE,		/* queued anyway: a closing source's last */
+};
+
+/* Queue @msg on @t; without room, as @mode says. With STAP_RDR_WAIT,
+ * @src's wait node is on @t's waiters after -EAGAIN, and on none after
+ * anything else: it is only ever on those of its first held message's
+ * target.
+ *
+ * Return: 0 when queued, -EAGAIN without room, -EPIPE when @t cannot
+ * send.
  */
-static int stap_rdr_queue(struct stap_context *src, struct stap_rdr_target *t,
-			  struct sk_buff *msg)
+static int stap_rdr_queue(struct stap_rdr_src *src, struct stap_rdr_target *t,
+			  struct sk_buff *msg, enum stap_rdr_mode mode)
 {
 	struct stap_rdr *in = &t->ctx->rdr;
 	int err = 0;
@@ -157,16 +201,21 @@ static int stap_rdr_queue(struct stap_context *src, struct stap_rdr_target *t,
 	spin_lock_bh(&in->lock);
 	if (in->dead || !stap_rdr_can_send(t->sk, t->ctx)) {
 		err = -EPIPE;
+	} else if (mode == STAP_RDR_FORCE) {
+		if (!stap_attached(t->ctx))
+			err = -EPIPE;
 	} else if (!stap_rdr_room(t->sk, t->ctx)) {
-		if (list_empty(&src->rdr.wait))
-			list_add_tail(&src->rdr.wait, &in->waiters);
+		err = -EAGAIN;
+		if (mode == STAP_RDR_WAIT && list_empty(&src->wait))
+			list_add_tail(&src->wait, &in->waiters);
 		/* Pairs with atomic_sub_return() in stap_rdr_skb_free() */
 		smp_mb();
-		err = stap_rdr_room(t->sk, t->ctx) ? 0 : -EAGAIN;
+		if (mode == STAP_RDR_WAIT && stap_rdr_room(t->sk, t->ctx))
+			err = 0;
 	}
 	/* On no list but while waiting */
-	if (err != -EAGAIN)
-		list_del_init(&src->rdr.wait);
+	if (mode != STAP_RDR_TRY && err != -EAGAIN)
+		list_del_init(&src->wait);
 	if (!err) {
 		stap_rdr_charge(t->sk, t->ctx, msg);
 		__skb_queue_tail(&in->inbox, msg);
@@ -179,123 +228,222 @@ static int stap_rdr_queue(struct stap_context *src, struct stap_rdr_target *t,
 /* A redirect that cannot be done: the message is dropped, and with
  * STAP_TARGET_DISCONNECT the source's connection aborted.
  */
-static void stap_rdr_fail(struct sock *sk, struct stap_context *ctx,
+static void stap_rdr_fail(struct sock *sk, struct stap_context *ctx, int dir,
 			  const struct stap_rdr_target *t, struct sk_buff *msg,
 			  int err)
 {
-	trace_stap_msg_redirect(sk, msg->len, t ? t->cookie : 0, err);
+	bool tx = dir == STAP_RDR_TX;
+
+	trace_stap_msg_redirect(sk, tx, msg->len, t ? t->cookie : 0, err);
 	stap_stat_add(sk, ctx, STAP_MIB_REDIRECTERRORS, 1);
-	stap_bpf_count_drop(sk, ctx, false, msg->len, STAP_DROP_REDIRECT);
+	stap_bpf_count_drop(sk, ctx, tx, msg->len, STAP_DROP_REDIRECT);
+	stap_rdr_uncharge(sk, dir, msg->len);
 	kfree_skb_reason(msg, SKB_DROP_REASON_SOCKET_FILTER);
 	if (t && (t->flags & STAP_TARGET_DISCONNECT))
 		stap_sk_abort(sk, ctx);
 }
 
-/* Queue @msg on @t. Return: false when it is held, to wait for room. */
-static bool stap_rdr_send(struct sock *sk, struct stap_context *ctx,
-			  struct stap_rdr_target *t, struct sk_buff *msg)
+/* A message or copy of @len bytes queued on @t */
+static void stap_rdr_count(struct sock *sk, struct stap_context *ctx, int dir,
+			   const struct stap_rdr_target *t, unsigned int len)
+{
+	bool tx = dir == STAP_RDR_TX;
+	int mib = tx ? STAP_MIB_TXREDIRECTMSGS : STAP_MIB_RXREDIRECTMSGS;
+
+	trace_stap_msg_redirect(sk, tx, len, t->cookie, 0);
+	/* REDIRECTBYTES follows REDIRECTMSGS */
+	stap_stat_add(sk, ctx, mib, 1);
+	stap_stat_add(sk, ctx, mib + 1, len);
+}
+
+/* Queue @msg on @t. Return: false when it is to wait for room. */
+static bool stap_rdr_send(struct sock *sk, struct stap_context *ctx, int dir,
+			  struct stap_rdr_target *t, struct sk_buff *msg,
+			  enum stap_rdr_mode mode)
 {
 	unsigned int len = msg->len;
 	int err;
 
-	err = stap_rdr_queue(ctx, t, msg);
+	err = stap_rdr_queue(&ctx->rdr.src[dir], t, msg, mode);
 	if (err == -EAGAIN)
 		return false;
 	if (err) {
-		stap_rdr_fail(sk, ctx, t, msg, err);
+		stap_rdr_fail(sk, ctx, dir, t, msg, err);
 		return true;
 	}
-	trace_stap_msg_redirect(sk, len, t->cookie, 0);
-	stap_stat_add(sk, ctx, STAP_MIB_RXREDIRECTMSGS, 1);
-	stap_stat_add(sk, ctx, STAP_MIB_RXREDIRECTBYTES, len);
+	stap_rdr_uncharge(sk, dir, len);
+	stap_rdr_count(sk, ctx, dir, t, len);
 	return true;
 }
 
+/* A copy of @msg for mirror @t, if it has room: it never waits, and
+ * queues behind no held message, which would reorder them.
+ */
+static void stap_rdr_copy(struct sock *sk, struct stap_context *ctx, int dir,
+			  struct stap_rdr_target *t, struct sk_buff *msg)
+{
+	struct stap_rdr_src *src = &ctx->rdr.src[dir];
+	bool tx = dir == STAP_RDR_TX;
+	struct sk_buff *copy = NULL;
+	int err = -EAGAIN;
+
+	/* The message itself is delivered as passed */
+	stap_bpf_count_pass(sk, ctx, tx, msg->len);
+	if (skb_queue_empty(&src->held))
+		copy = skb_clone(msg, GFP_ATOMIC);
+	if (copy)
+		err = stap_rdr_queue(src, t, copy, STAP_RDR_TRY);
+	if (!err) {
+		stap_rdr_count(sk, ctx, dir, t, msg->len);
+		return;
+	}
+	kfree_skb(copy);
+	trace_stap_msg_redirect(sk, tx, msg->len, t->cookie, err);
+	if (err == -EAGAIN) {
+		stap_stat_add(sk, ctx, STAP_MIB_COPIESLOST, 1);
+		return;
+	}
+	stap_stat_add(sk, ctx, STAP_MIB_REDIRECTERRORS, 1);
+	if (t->flags & STAP_TARGET_DISCONNECT)
+		stap_sk_abort(sk, ctx);
+}
+
+/* Keep @msg for @t, behind the messages held before it */
+static void stap_rdr_hold(struct stap_rdr_src *src, struct stap_rdr_target *t,
+			  struct sk_buff *msg)
+{
+	refcount_inc(&t->refs);
+	stap_rdr_cb(msg)->to = t;
+	__skb_queue_tail(&src->held, msg);
+}
+
 /**
- * stap_rdr_redirect() - redirect a received message to target @idx
+ * stap_rdr_redirect() - redirect a message to target @idx
  * @sk: the source socket, locked
  * @ctx: its context
- * @msg: the message, judged
+ * @msg: the message, judged; a send-side one charged to @sk
  * @idx: the index the verdict named
+ * @dir: STAP_RDR_RX or STAP_RDR_TX
  *
- * A message for a target with no room is held, and framing is to stop
- * until stap_rdr_retry() has queued it. One for no such target, or for a
- * target that can no longer send, is dropped and counted.
+ * A message for a target with no room, or behind one held, is held,
+ * until stap_rdr_retry() has queued it: the caller is to stop framing
+ * (receive) or taking bytes (send) meanwhile. One for no such target, or
+ * for a target that can no longer send, is dropped and counted. For a
+ * STAP_TARGET_COPY target a copy goes there, when it has room, and the
+ * caller delivers @msg as passed.
  *
  * Context: Softirq with the socket bh-locked, or the socket owned.
  *
- * Return: whether framing may go on.
+ * Return: &enum stap_rdr_result: what became of @msg.
  */
-bool stap_rdr_redirect(struct sock *sk, struct stap_context *ctx,
-		       struct sk_buff *msg, unsigned int idx)
+enum stap_rdr_result stap_rdr_redirect(struct sock *sk,
+				       struct stap_context *ctx,
+				       struct sk_buff *msg, unsigned int idx,
+				       int dir)
 {
+	struct stap_rdr_src *src = &ctx->rdr.src[dir];
 	struct stap_rdr_table *tbl = ctx->rdr.targets;
 	struct stap_rdr_target *t;
 
 	stap_assert_locked(sk);
-	DEBUG_NET_WARN_ON_ONCE(ctx->rdr.held);
+	/* Receive framing stops while a message is held */
+	DEBUG_NET_WARN_ON_ONCE(dir == STAP_RDR_RX &&
+			       !skb_queue_empty(&src->held));
 	if (!tbl || idx >= tbl->n) {
-		stap_rdr_fail(sk, ctx, NULL, msg, -ENOENT);
-		return true;
+		stap_rdr_fail(sk, ctx, dir, NULL, msg, -ENOENT);
+		return STAP_RDR_TAKEN;
 	}
 	t = tbl->t[idx];
-	if (stap_rdr_send(sk, ctx, t, msg))
-		return true;
-	refcount_inc(&t->refs);
-	ctx->rdr.held = msg;
-	ctx->rdr.held_to = t;
-	return false;
+	if (t->flags & STAP_TARGET_COPY) {
+		stap_rdr_copy(sk, ctx, dir, t, msg);
+		return STAP_RDR_PASS;
+	}
+	if (skb_queue_empty(&src->held) &&
+	    stap_rdr_send(sk, ctx, dir, t, msg, STAP_RDR_WAIT))
+		return STAP_RDR_TAKEN;
+	stap_rdr_hold(src, t, msg);
+	return STAP_RDR_HELD;
+}
+
+static bool __stap_rdr_retry(struct sock *sk, struct stap_context *ctx,
+			     int dir, enum stap_rdr_mode mode)
+{
+	struct stap_rdr_src *src = &ctx->rdr.src[dir];
+	struct stap_rdr_target *t;
+	struct sk_buff *skb;
+
+	stap_assert_locked(sk);
+	while ((skb = skb_peek(&src->held))) {
+		t = stap_rdr_cb(skb)->to;
+		__skb_unlink(skb, &src->held);
+		if (!stap_rdr_send(sk, ctx, dir, t, skb, mode)) {
+			__skb_queue_head(&src->held, skb);
+			return false;
+		}
+		stap_rdr_target_put(t);
+	}
+	return true;
 }
 
 /**
- * stap_rdr_retry() - queue the held message, now that its target may
+ * stap_rdr_retry() - queue the held messages, now that their targets may
  *	have room
  * @sk: the source socket, locked
  * @ctx: its context
+ * @dir: STAP_RDR_RX or STAP_RDR_TX
  *
  * Context: Softirq with the socket bh-locked, or the socket owned.
  *
  * Return: true when nothing is held any more.
  */
-bool stap_rdr_retry(struct sock *sk, struct stap_context *ctx)
+bool stap_rdr_retry(struct sock *sk, struct stap_context *ctx, int dir)
 {
-	struct stap_rdr *rdr = &ctx->rdr;
-
-	stap_assert_locked(sk);
-	if (!rdr->held)
-		return true;
-	if (!stap_rdr_send(sk, ctx, rdr->held_to, rdr->held))
-		return false;
-	stap_rdr_target_put(rdr->held_to);
-	rdr->held = NULL;
-	rdr->held_to = NULL;
-	return true;
+	return __stap_rdr_retry(sk, ctx, dir, STAP_RDR_WAIT);
 }
 
 /**
- * stap_rdr_drain() - send what sources redirected to this socket
- * @sk: the target socket, owned by the caller
- * @ctx: its context, with a tapped send side
+ * stap_rdr_flush() - the send side's held messages go, room or not
+ * @sk: the source socket, owned by the caller, shutting its send side
+ *	down or closing
+ * @ctx: its context
  *
- * Called from the context's work (STAP_WORK_RDR_IN), which the send
- * side's sk_write_space also queues while sources wait: each drain wakes
- * them when there is room again.
+ * Each target takes them over its limit, as it takes its own
+ * application's last bytes; each source has at most one framing step
+ * held. Those for a target that cannot send are dropped and counted.
  */
-void stap_rdr_drain(struct sock *sk, struct stap_context *ctx)
+void stap_rdr_flush(struct sock *sk, struct stap_context *ctx)
+{
+	sock_owned_by_me(sk);
+	__stap_rdr_retry(sk, ctx, STAP_RDR_TX, STAP_RDR_FORCE);
+}
+
+/**
+ * stap_rdr_take_inbox() - what sources redirected to this socket
+ * @ctx: the target's context
+ * @list: gets the messages, in order
+ */
+void stap_rdr_take_inbox(struct stap_context *ctx, struct sk_buff_head *list)
+{
+	__skb_queue_head_init(list);
+	spin_lock_bh(&ctx->rdr.lock);
+	skb_queue_splice_init(&ctx->rdr.inbox, list);
+	spin_unlock_bh(&ctx->rdr.lock);
+}
+
+/**
+ * stap_rdr_kick() - wake the sources waiting for room, if there is
+ * @sk: the target socket, owned by the caller
+ * @ctx: its context
+ *
+ * Called after the target took its inbox: the send side's sk_write_space
+ * queues that while sources wait, so that each drain wakes them when TCP
+ * made room.
+ */
+void stap_rdr_kick(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_rdr *rdr = &ctx->rdr;
-	struct sk_buff_head list;
-	struct sk_buff *skb;
 
 	sock_owned_by_me(sk);
-	__skb_queue_head_init(&list);
-	spin_lock_bh(&rdr->lock);
-	skb_queue_splice_init(&rdr->inbox, &list);
-	spin_unlock_bh(&rdr->lock);
-
-	while ((skb = __skb_dequeue(&list)))
-		stap_tx_send_redirected(sk, ctx, skb);
-
 	spin_lock_bh(&rdr->lock);
 	if (stap_rdr_room(sk, ctx))
 		stap_rdr_wake(rdr);
@@ -319,12 +467,10 @@ void stap_rdr_attached(struct sock *sk, struct stap_context *ctx)
 }
 
 /**
- * stap_rdr_close() - a closing target's last messages
- * @sk: socket, owned by the caller, about to flush its send side
+ * stap_rdr_close() - a closing target takes no more messages
+ * @sk: socket, owned by the caller, about to take its inbox a last time
+ *	and flush its send side
  * @ctx: its context
- *
- * It takes no more messages; those in its inbox join its send side,
- * which close hands to TCP ahead of its FIN.
  */
 void stap_rdr_close(struct sock *sk, struct stap_context *ctx)
 {
@@ -332,8 +478,26 @@ void stap_rdr_close(struct sock *sk, struct stap_context *ctx)
 	spin_lock_bh(&ctx->rdr.lock);
 	ctx->rdr.dead = true;
 	spin_unlock_bh(&ctx->rdr.lock);
-	if (ctx->tx_on)
-		stap_rdr_drain(sk, ctx);
+}
+
+/* Forget the messages held by @src: detaching */
+static void stap_rdr_src_stop(struct sock *sk, struct stap_rdr_src *src,
+			      int dir)
+{
+	struct sk_buff *skb = skb_peek(&src->held);
+	struct stap_rdr_target *t;
+
+	if (!skb)
+		return;
+	t = stap_rdr_cb(skb)->to;
+	spin_lock_bh(&t->ctx->rdr.lock);
+	list_del_init(&src->wait);
+	spin_unlock_bh(&t->ctx->rdr.lock);
+	while ((skb = __skb_dequeue(&src->held))) {
+		stap_rdr_target_put(stap_rdr_cb(skb)->to);
+		stap_rdr_uncharge(sk, dir, skb->len);
+		kfree_skb(skb);
+	}
 }
 
 /**
@@ -343,13 +507,13 @@ void stap_rdr_close(struct sock *sk, struct stap_context *ctx)
  *
  * As a target it takes no more messages: those in its inbox are freed,
  * and its waiters retry, to find it gone. As a source it forgets its
- * held message and its targets.
+ * held messages and its targets.
  */
 void stap_rdr_stop(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_rdr *rdr = &ctx->rdr;
-	struct stap_rdr_target *t = rdr->held_to;
 	struct sk_buff_head list;
+	int dir;
 
 	__skb_queue_head_init(&list);
 	spin_lock_bh(&rdr->lock);
@@ -359,15 +523,8 @@ void stap_rdr_stop(struct sock *sk, struct stap_context *ctx)
 	spin_unlock_bh(&rdr->lock);
 	__skb_queue_purge(&list);
 
-	if (t) {
-		spin_lock_bh(&t->ctx->rdr.lock);
-		list_del_init(&rdr->wait);
-		spin_unlock_bh(&t->ctx->rdr.lock);
-		kfree_skb(rdr->held);
-		stap_rdr_target_put(t);
-		rdr->held = NULL;
-		rdr->held_to = NULL;
-	}
+	for (dir = 0; dir < STAP_RDR_DIRS; dir++)
+		stap_rdr_src_stop(sk, &rdr->src[dir], dir);
 	stap_rdr_table_free(rdr->targets);
 	rdr->targets = NULL;
 }
@@ -443,7 +600,8 @@ err_put:
 
 static int stap_rdr_check(const struct stap_target *u)
 {
-	if (u->flags & ~STAP_TARGET_DISCONNECT || u->cookie)
+	if (u->flags & ~(STAP_TARGET_DISCONNECT | STAP_TARGET_COPY) ||
+	    u->cookie)
 		return -EINVAL;
 	return 0;
 }

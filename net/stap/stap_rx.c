@@ -103,8 +103,8 @@ static bool stap_rx_queue_held(struct sock *sk, struct stap_context *ctx)
 {
 	struct stap_rx *rx = &ctx->rx;
 
-	if (ctx->rdr.held) {
-		if (!stap_rdr_retry(sk, ctx)) {
+	if (stap_rdr_holding(ctx, STAP_RDR_RX)) {
+		if (!stap_rdr_retry(sk, ctx, STAP_RDR_RX)) {
 			WRITE_ONCE(rx->gated, true);
 			return false;
 		}
@@ -148,6 +148,24 @@ static u32 stap_rx_end(const struct stap_rx *rx)
 	return rx->copied + rx->queued + (rx->held ? rx->held->len : 0);
 }
 
+/* A redirect verdict: a copy's message is queued as passed; one held for
+ * room in its target stops framing.
+ */
+static void stap_rx_redirect(struct sock *sk, struct stap_context *ctx,
+			     struct sk_buff *msg, unsigned int target)
+{
+	switch (stap_rdr_redirect(sk, ctx, msg, target, STAP_RDR_RX)) {
+	case STAP_RDR_PASS:
+		stap_rx_enqueue(sk, ctx, msg);
+		break;
+	case STAP_RDR_HELD:
+		WRITE_ONCE(ctx->rx.gated, true);
+		break;
+	case STAP_RDR_TAKEN:
+		break;
+	}
+}
+
 /* Run the verdict on a framed message: queue it for the application,
  * redirect it or drop it. Called with the socket lock held.
  *
@@ -164,9 +182,7 @@ static bool stap_rx_deliver(struct sock *sk, struct stap_context *ctx,
 		stap_rx_enqueue(sk, ctx, msg);
 		break;
 	case STAP_MSG_REDIRECT:
-		/* Held for room there: framing waits */
-		if (!stap_rdr_redirect(sk, ctx, msg, target))
-			WRITE_ONCE(rx->gated, true);
+		stap_rx_redirect(sk, ctx, msg, target);
 		break;
 	case STAP_MSG_ABORT:
 		stap_sk_abort(sk, ctx);
@@ -422,7 +438,7 @@ void stap_rx_ungate(struct sock *sk, struct stap_context *ctx)
 	/* A message held for its redirect target is retried whatever the
 	 * queue's gate: stap_rx_queue_held() opens the gate it closed
 	 */
-	if (!rx->gated || ctx->rdr.held)
+	if (!rx->gated || stap_rdr_holding(ctx, STAP_RDR_RX))
 		stap_rx_framed(sk, ctx, stap_rx_read(sk, ctx));
 }
 
@@ -898,5 +914,6 @@ void stap_rx_stop(struct sock *sk, struct stap_context *ctx)
  */
 bool stap_rx_has_unread(const struct stap_context *ctx)
 {
-	return ctx->rx_on && (ctx->rx.queued || ctx->rx.held || ctx->rdr.held);
+	return ctx->rx_on && (ctx->rx.queued || ctx->rx.held ||
+			      stap_rdr_holding(ctx, STAP_RDR_RX));
 }

@@ -224,21 +224,26 @@ static void stap_tx_parse_error(struct sock *sk, struct stap_context *ctx,
 	stap_tx_abort(sk, ctx, stap_parse_errno(err));
 }
 
-/* Run the verdict on a framed message: send it or drop it. Called with
- * the socket owned.
+/* Run the verdict on a framed message: send it, redirect it or drop it.
+ * A redirected one goes with its charge. Called with the socket owned.
  *
- * Return: whether to go on framing what was taken.
+ * Return: whether to go on framing what was taken: a message held for
+ * room in its target stops the writer before its next bytes, not the
+ * framing of those it took, which queue behind it.
  */
 static bool stap_tx_msg(struct sock *sk, struct stap_context *ctx,
 			struct sk_buff *msg)
 {
-	unsigned int len = msg->len;
+	unsigned int len = msg->len, target;
 	enum stap_verdict verdict;
 
-	verdict = stap_bpf_verdict(sk, ctx, msg, true, NULL);
-
-	if (verdict == STAP_MSG_PASS && stap_tx_recharge(sk, len, msg->len)) {
-		stap_tx_send(sk, &ctx->tx, msg, false);
+	verdict = stap_bpf_verdict(sk, ctx, msg, true, &target);
+	if ((verdict == STAP_MSG_PASS || verdict == STAP_MSG_REDIRECT) &&
+	    stap_tx_recharge(sk, len, msg->len)) {
+		if (verdict == STAP_MSG_PASS ||
+		    stap_rdr_redirect(sk, ctx, msg, target, STAP_RDR_TX) ==
+		    STAP_RDR_PASS)
+			stap_tx_send(sk, &ctx->tx, msg, false);
 		return !ctx->tx.err;
 	}
 	if (verdict == STAP_MSG_ABORT)
@@ -454,10 +459,14 @@ static int stap_tx_take_next(struct sock *sk, struct stap_context *ctx,
 	return stap_tx_take(sk, ctx, msg, left - oob, splice);
 }
 
-/* Room for more bytes: TCP's test, and nothing accepted still waiting */
-static bool stap_tx_room(struct sock *sk, const struct stap_tx *tx)
+/* Room for more bytes: TCP's test, nothing accepted still waiting, and
+ * no redirected message waiting for its target
+ */
+static bool stap_tx_room(struct sock *sk, const struct stap_context *ctx)
 {
-	return sk_stream_memory_free(sk) && skb_queue_empty(&tx->pending);
+	return sk_stream_memory_free(sk) &&
+	       skb_queue_empty(&ctx->tx.pending) &&
+	       !stap_rdr_holding(ctx, STAP_RDR_TX);
 }
 
 /* 0 while the application may send, else the negative errno it gets */
@@ -499,6 +508,37 @@ static bool stap_tx_unhold(struct sock *sk, struct stap_tx *tx, int flags)
 	return true;
 }
 
+/* Wait until the redirected messages held go to their targets: a target
+ * with room again has the socket's work retry them (stap_tx_retry_held()),
+ * which wakes the writer. Return: 0, or the errno of the wait.
+ */
+static int stap_tx_wait_held(struct sock *sk, struct stap_context *ctx,
+			     long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err = 0;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (stap_rdr_holding(ctx, STAP_RDR_TX)) {
+		if (!*timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		if (stap_tx_status(sk, &ctx->tx))
+			break;
+		sk_wait_event(sk, timeo, !stap_rdr_holding(ctx, STAP_RDR_TX) ||
+			      READ_ONCE(sk->sk_err) ||
+			      (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN),
+			      &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
 /* The sendmsg main loop. Called with the socket owned. */
 static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
 			     struct msghdr *msg, int flags, bool splice)
@@ -518,8 +558,9 @@ static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
 			break;
 		tx->msg = msg;
 		err = __stap_tx_push(sk, tx);
+		stap_rdr_retry(sk, ctx, STAP_RDR_TX);
 		n = 0;
-		if ((!err || err == -EAGAIN) && stap_tx_room(sk, tx))
+		if ((!err || err == -EAGAIN) && stap_tx_room(sk, ctx))
 			n = stap_tx_take_next(sk, ctx, msg, oob, splice);
 		tx->msg = NULL;
 		if (err && err != -EAGAIN)
@@ -537,6 +578,12 @@ static int __stap_tx_sendmsg(struct sock *sk, struct stap_context *ctx,
 		}
 		if (stap_tx_unhold(sk, tx, flags))
 			continue;
+		if (stap_rdr_holding(ctx, STAP_RDR_TX)) {
+			err = stap_tx_wait_held(sk, ctx, &timeo);
+			if (err)
+				break;
+			continue;
+		}
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 		/* Counted while owned, as stap_rx_wait() counts readers */
 		tx->writers++;
@@ -613,13 +660,8 @@ void stap_tx_push_pending(struct sock *sk, struct stap_context *ctx)
 		ctx->tx.saved_write_space(sk);
 }
 
-/**
- * stap_tx_send_redirected() - send a message another socket's receive
- *	verdict redirected here
- * @sk: socket, owned by the caller
- * @ctx: its context
- * @skb: the message, judged by the source's verdict: this socket's own
- *	send verdict does not see it
+/* Send a message another socket's verdict redirected here, judged by
+ * the source's verdict: this socket's own send verdict does not see it.
  *
  * It goes after the accepted messages waiting, as if the application had
  * written it between two messages: the one being framed is not in
@@ -628,12 +670,11 @@ void stap_tx_push_pending(struct sock *sk, struct stap_context *ctx)
  * it is charged even over the memory limits, as the first skb of a
  * receive queue is.
  */
-void stap_tx_send_redirected(struct sock *sk, struct stap_context *ctx,
-			     struct sk_buff *skb)
+static void stap_tx_send_redirected(struct sock *sk, struct stap_context *ctx,
+				    struct sk_buff *skb)
 {
 	struct stap_tx *tx = &ctx->tx;
 
-	sock_owned_by_me(sk);
 	if (stap_tx_status(sk, tx)) {
 		stap_bpf_count_drop(sk, ctx, true, skb->len,
 				    STAP_DROP_REDIRECT);
@@ -644,6 +685,44 @@ void stap_tx_send_redirected(struct sock *sk, struct stap_context *ctx,
 	sk_wmem_schedule(sk, skb->len);
 	sk_mem_charge(sk, skb->len);
 	__stap_tx_send(sk, tx, skb, false, true);
+}
+
+/**
+ * stap_tx_take_redirected() - send what sources redirected to this socket
+ * @sk: socket, owned by the caller
+ * @ctx: its context, with a tapped send side
+ *
+ * Called from the context's work (STAP_WORK_RDR_IN), which
+ * stap_tx_write_space() also queues while sources wait: each call wakes
+ * them when there is room again. Shutdown and close call it a last time
+ * before the flush.
+ */
+void stap_tx_take_redirected(struct sock *sk, struct stap_context *ctx)
+{
+	struct sk_buff_head list;
+	struct sk_buff *skb;
+
+	sock_owned_by_me(sk);
+	stap_rdr_take_inbox(ctx, &list);
+	while ((skb = __skb_dequeue(&list)))
+		stap_tx_send_redirected(sk, ctx, skb);
+	stap_rdr_kick(sk, ctx);
+}
+
+/**
+ * stap_tx_retry_held() - a target may have room for the messages held
+ * @sk: socket, owned by the caller
+ * @ctx: its context, with a tapped send side
+ *
+ * Called from the context's work (STAP_WORK_RDR_RETRY): once nothing is
+ * held, writers waiting in sendmsg and poll are woken.
+ */
+void stap_tx_retry_held(struct sock *sk, struct stap_context *ctx)
+{
+	sock_owned_by_me(sk);
+	if (stap_rdr_holding(ctx, STAP_RDR_TX) &&
+	    stap_rdr_retry(sk, ctx, STAP_RDR_TX))
+		ctx->tx.saved_write_space(sk);
 }
 
 /**
@@ -680,12 +759,14 @@ void stap_tx_write_space(struct sock *sk)
  *
  * Context: Any process context; lockless.
  *
- * Return: @mask without EPOLLOUT while accepted bytes wait for TCP.
+ * Return: @mask without EPOLLOUT while accepted bytes wait for TCP, or
+ * redirected messages for their targets.
  */
 __poll_t stap_tx_poll_mask(struct sock *sk, const struct stap_context *ctx,
 			   __poll_t mask)
 {
-	if (!(mask & EPOLLOUT) || !skb_queue_len_lockless(&ctx->tx.pending))
+	if (!(mask & EPOLLOUT) || (!skb_queue_len_lockless(&ctx->tx.pending) &&
+				   !stap_rdr_holding(ctx, STAP_RDR_TX)))
 		return mask;
 	set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 	return mask & ~(EPOLLOUT | EPOLLWRNORM);
@@ -722,7 +803,8 @@ static int stap_tx_push_all(struct sock *sk, struct stap_tx *tx)
  * @ctx: its context
  *
  * An incomplete message is dropped; accepted bytes still waiting are
- * handed to TCP, ahead of its FIN.
+ * handed to TCP, ahead of its FIN, and redirected messages still held
+ * to their targets.
  *
  * Return: true when TCP could not take them all (memory pressure).
  */
@@ -731,6 +813,7 @@ bool stap_tx_flush(struct sock *sk, struct stap_context *ctx)
 	struct stap_tx *tx = &ctx->tx;
 
 	sock_owned_by_me(sk);
+	stap_rdr_flush(sk, ctx);
 	if (tx->framing)
 		stap_bpf_count_drop(sk, ctx, true, tx->framing,
 				    STAP_DROP_INCOMPLETE);

@@ -71,18 +71,21 @@ DEFINE_EVENT_PRINT(stap_msg, stap_msg_drop,
 				   { STAP_DROP_REDIRECT, "redirect" }))
 );
 
-/* A received message redirected to a target: @err 0 when it was queued */
+/* A message (or a copy) redirected to a target: @err 0 when it was
+ * queued
+ */
 TRACE_EVENT(stap_msg_redirect,
 
-	TP_PROTO(struct sock *sk, u32 len, u64 cookie, int err),
+	TP_PROTO(struct sock *sk, bool tx, u32 len, u64 cookie, int err),
 
-	TP_ARGS(sk, len, cookie, err),
+	TP_ARGS(sk, tx, len, cookie, err),
 
 	TP_STRUCT__entry(
 		__field(struct sock *, sk)
 		__field(u64, cookie)
 		__field(u32, len)
 		__field(int, err)
+		__field(bool, tx)
 	),
 
 	TP_fast_assign(
@@ -90,10 +93,12 @@ TRACE_EVENT(stap_msg_redirect,
 		__entry->cookie = cookie;
 		__entry->len = len;
 		__entry->err = err;
+		__entry->tx = tx;
 	),
 
-	TP_printk("sk=%p len=%u target=%llu err=%d",
-		  __entry->sk, __entry->len, __entry->cookie, __entry->err)
+	TP_printk("sk=%p dir=%s len=%u target=%llu err=%d",
+		  __entry->sk, __entry->tx ? "send" : "recv", __entry->len,
+		  __entry->cookie, __entry->err)
 );
 
 TRACE_EVENT(stap_strp_error,

@@ -25,9 +25,10 @@
 #define STAP_VERDICT_DISCONNECT	2	/* discard and abort the connection */
 #define STAP_VERDICT_REDIRECT	3	/* send it on a target: see below */
 
-/* A receive verdict of STAP_VERDICT_REDIRECT_TO(i) sends the message on
- * target i of the socket's STAP_TARGETS, as if the target's application
- * had written it: bits 8-15 hold the index, higher bits must be 0.
+/* A verdict of STAP_VERDICT_REDIRECT_TO(i), of either direction, sends
+ * the message on target i of the socket's STAP_TARGETS, as if the
+ * target's application had written it: bits 8-15 hold the index, higher
+ * bits must be 0.
  */
 #define STAP_VERDICT_TARGET_SHIFT	8
 #define STAP_VERDICT_REDIRECT_TO(i)	\
@@ -73,10 +74,16 @@ struct stap_params {
 /* Most entries of STAP_TARGETS */
 #define STAP_MAX_TARGETS	16
 
-/* struct stap_target flags: a redirect to a target that can no longer
- * send disconnects the source (else the message is dropped)
+/* struct stap_target flags */
+/* A redirect to a target that can no longer send disconnects the source
+ * (else the message is dropped)
  */
 #define STAP_TARGET_DISCONNECT	(1U << 0)
+/* Mirror: the message is delivered as passed, and a copy is sent on the
+ * target; a copy the target has no room for is lost (counted), so that a
+ * slow mirror never slows the connection
+ */
+#define STAP_TARGET_COPY	(1U << 1)
 
 /**
  * struct stap_target - one redirect target of a socket (STAP_TARGETS)
@@ -115,7 +122,11 @@ struct stap_target {
  * @rx_redirect_bytes: bytes of those messages
  * @redirect_errors: redirects that failed: no such target, or a target
  *	that can no longer send; those messages are dropped (and counted in
- *	@rx_drop_msgs)
+ *	@rx_drop_msgs or @tx_drop_msgs)
+ * @tx_redirect_msgs: sent messages redirected to a target
+ * @tx_redirect_bytes: bytes of those messages
+ * @copies_lost: copies for a STAP_TARGET_COPY target that had no room;
+ *	copies sent are counted in @rx_redirect_msgs or @tx_redirect_msgs
  */
 struct stap_stats {
 	__u64	rx_pass_msgs;
@@ -134,6 +145,9 @@ struct stap_stats {
 	__u64	rx_redirect_msgs;
 	__u64	rx_redirect_bytes;
 	__u64	redirect_errors;
+	__u64	tx_redirect_msgs;
+	__u64	tx_redirect_bytes;
+	__u64	copies_lost;
 };
 
 /* sock_diag: the INET_DIAG_ULP_INFO nest of a socket with the stap ULP
@@ -176,6 +190,9 @@ enum {
 	STAP_STATS_RX_REDIRECT_MSGS,
 	STAP_STATS_RX_REDIRECT_BYTES,
 	STAP_STATS_REDIRECT_ERRORS,
+	STAP_STATS_TX_REDIRECT_MSGS,
+	STAP_STATS_TX_REDIRECT_BYTES,
+	STAP_STATS_COPIES_LOST,
 	__STAP_STATS_MAX
 };
 

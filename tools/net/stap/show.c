@@ -86,9 +86,12 @@ static const struct tap_field stat_fields[] = {
 	STAT(STAP_STATS_OVERSIZE_MSGS, oversize_msgs, "oversize %llu "),
 	STAT(STAP_STATS_NOMEM_ABORTS, nomem_aborts, "nomem_aborts %llu\n"),
 	STAT(STAP_STATS_RX_REDIRECT_MSGS, rx_redirect_msgs,
-	     "\tredirect %llu msgs "),
+	     "\tredirect rx %llu msgs "),
 	STAT(STAP_STATS_RX_REDIRECT_BYTES, rx_redirect_bytes, "%llu bytes, "),
-	STAT(STAP_STATS_REDIRECT_ERRORS, redirect_errors, "errors %llu\n"),
+	STAT(STAP_STATS_TX_REDIRECT_MSGS, tx_redirect_msgs, "tx %llu msgs "),
+	STAT(STAP_STATS_TX_REDIRECT_BYTES, tx_redirect_bytes, "%llu bytes, "),
+	STAT(STAP_STATS_REDIRECT_ERRORS, redirect_errors, "errors %llu "),
+	STAT(STAP_STATS_COPIES_LOST, copies_lost, "copies_lost %llu\n"),
 };
 
 static void usage(FILE *f)

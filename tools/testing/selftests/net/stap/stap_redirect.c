@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stap redirect tests: a receive verdict sends messages on another socket.
+ * stap redirect tests: a verdict sends messages on another socket.
  *
- * The chain: the client (cfd) writes to the proxy's accepted socket
+ * Receive (FIXTURE rdr): the client (cfd) writes to the proxy's accepted socket
  * (pin), tapped on receive with verdict_redirect; it redirects to its
  * target, the proxy's connected socket (pout, its send side tapped), whose
  * peer is the backend (bfd). Tags at the verdict offset: 'D' drops, 'X'
  * disconnects, 'P' passes to pin's reader, anything else is redirected to
  * target redirect_idx.
+ *
+ * Send (FIXTURE txr): the application writes on src, tapped on send with
+ * verdict_redirect: 'P' messages go to src's own peer, the others to the
+ * target tgt, whose peer is sink.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -375,6 +379,88 @@ TEST_F(rdr, flow_control)
 	free(got);
 }
 
+/* The next message of the length parser's stream at *@off, or NULL */
+static const char *next_lp(const char *buf, size_t len, size_t *off,
+			   size_t *n)
+{
+	uint32_t be;
+
+	if (*off + 4 > len)
+		return NULL;
+	memcpy(&be, buf + *off, 4);
+	*n = 4 + ntohl(be);
+	if (*off + *n > len)
+		return NULL;
+	*off += *n;
+	return buf + *off - *n;
+}
+
+/* Bytes of the whole messages @buf's first @len bytes hold: the framed
+ * ones, which a verdict has seen
+ */
+static size_t whole_msgs(enum parser p, const char *buf, size_t len)
+{
+	size_t off = 0, n;
+
+	if (p != PARSE_LEN)
+		return len;
+	while (next_lp(buf, len, &off, &n))
+		;
+	return off;
+}
+
+/* Write @len bytes of @buf to @wfd in batches of up to @batch whole
+ * messages, and after each read them back from @r1 and @r2: nothing runs
+ * ahead of the readers.
+ */
+static int lockstep(enum parser p, int wfd, const char *buf, size_t len,
+		    size_t batch, int r1, char *got1, int r2, char *got2)
+{
+	size_t off, n;
+
+	for (off = 0; off < len; off += n) {
+		n = len - off < batch ? len - off : batch;
+		n = whole_msgs(p, buf + off, n);
+		if (!n)
+			return -1;
+		if (stap_write_all(wfd, buf + off, n) ||
+		    stap_read_all(r1, got1 + off, n) ||
+		    stap_read_all(r2, got2 + off, n))
+			return -1;
+	}
+	return 0;
+}
+
+/* A copy target: every message reaches pin's reader and the backend */
+TEST_F(rdr, copy_exact_bytes)
+{
+	char *buf = malloc(STREAM_SIZE), *got = malloc(STREAM_SIZE);
+	char *copy = malloc(STREAM_SIZE);
+	struct stap_stats st;
+	unsigned long nmsgs;
+	size_t len;
+
+	ASSERT_NE(buf, NULL);
+	ASSERT_NE(got, NULL);
+	ASSERT_NE(copy, NULL);
+	/* Room for a whole batch of copies: none is lost */
+	ASSERT_EQ(stap_set_bufs(self->pout, 1 << 20), 0);
+	ASSERT_EQ(set_targets(self->pin, &self->pout, 1, STAP_TARGET_COPY), 0);
+	len = random_stream(variant->parser, buf, STREAM_SIZE, 9, &nmsgs);
+	ASSERT_EQ(lockstep(variant->parser, self->cfd, buf, len, 32768,
+			   self->pin, got, self->bfd, copy), 0);
+	EXPECT_EQ(memcmp(got, buf, len), 0);
+	EXPECT_EQ(memcmp(copy, buf, len), 0);
+	ASSERT_EQ(stap_get_stats(self->pin, &st), 0);
+	EXPECT_EQ(st.rx_pass_bytes, len);
+	EXPECT_EQ(st.rx_redirect_bytes, len);
+	EXPECT_EQ(st.rx_redirect_msgs, st.rx_pass_msgs);
+	EXPECT_EQ(st.copies_lost, 0);
+	EXPECT_EQ(st.redirect_errors, 0);
+	if (variant->parser == PARSE_LEN)
+		EXPECT_EQ(st.rx_pass_msgs, nmsgs);
+}
+
 /* Wait until pin's verdict has judged @n messages */
 static int wait_judged(int fd, unsigned long n)
 {
@@ -703,6 +789,418 @@ TEST_F(rdr, both_ways_cycle)
 	}
 }
 
+FIXTURE(txr)
+{
+	struct stap_test_bpf *skel;
+	int src, peer;		/* the writer's socket and its peer */
+	int tgt, sink;		/* the target and its peer */
+};
+
+FIXTURE_VARIANT(txr)
+{
+	int family;
+	enum parser parser;
+};
+
+FIXTURE_VARIANT_ADD(txr, ipv4_len)
+{
+	.family = AF_INET,
+	.parser = PARSE_LEN,
+};
+
+FIXTURE_VARIANT_ADD(txr, ipv6_len)
+{
+	.family = AF_INET6,
+	.parser = PARSE_LEN,
+};
+
+FIXTURE_VARIANT_ADD(txr, ipv4_chunk)
+{
+	.family = AF_INET,
+	.parser = PARSE_NONE,
+};
+
+FIXTURE_SETUP(txr)
+{
+	if (!stap_available())
+		SKIP(return, "stap module not loaded");
+	signal(SIGPIPE, SIG_IGN);
+	self->skel = stap_skel_open();
+	ASSERT_NE(self->skel, NULL);
+	ASSERT_EQ(stap_pair(variant->family, &self->src, &self->peer), 0);
+	ASSERT_EQ(stap_pair(variant->family, &self->tgt, &self->sink), 0);
+	self->skel->bss->verdict_off = variant->parser == PARSE_LEN ? 4 : 0;
+	ASSERT_EQ(tap_target(self->skel, self->tgt), 0);
+}
+
+FIXTURE_TEARDOWN(txr)
+{
+	close_if(self->src);
+	close_if(self->peer);
+	close_if(self->tgt);
+	close_if(self->sink);
+	stap_test_bpf__destroy(self->skel);
+}
+
+/* Tap src's send side to redirect to tgt, a target with @flags */
+static int tap_src(struct stap_test_bpf *skel, int src, int tgt,
+		   enum parser p, __u32 flags)
+{
+	int vfd = bpf_program__fd(skel->progs.verdict_redirect);
+
+	if (stap_tap_tx(src, parse_fd(skel, p), vfd))
+		return -1;
+	return set_targets(src, &tgt, 1, flags);
+}
+
+/* Every byte written on src arrives at the sink, in order */
+TEST_F(txr, exact_bytes)
+{
+	char *buf = malloc(STREAM_SIZE), *got = malloc(STREAM_SIZE);
+	struct writer w = { .fd = self->src };
+	struct stap_stats st;
+	unsigned long nmsgs;
+	pthread_t th;
+
+	ASSERT_NE(buf, NULL);
+	ASSERT_NE(got, NULL);
+	ASSERT_EQ(tap_src(self->skel, self->src, self->tgt, variant->parser,
+			  0), 0);
+	w.buf = buf;
+	w.len = random_stream(variant->parser, buf, STREAM_SIZE, 5, &nmsgs);
+	ASSERT_EQ(pthread_create(&th, NULL, writer_run, &w), 0);
+	ASSERT_EQ(stap_read_all(self->sink, got, w.len), 0);
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	ASSERT_EQ(w.err, 0);
+	EXPECT_EQ(memcmp(got, buf, w.len), 0);
+	ASSERT_EQ(stap_get_stats(self->src, &st), 0);
+	EXPECT_EQ(st.tx_redirect_bytes, w.len);
+	EXPECT_EQ(st.tx_pass_msgs, 0);
+	EXPECT_EQ(st.redirect_errors, 0);
+	if (variant->parser == PARSE_LEN)
+		EXPECT_EQ(st.tx_redirect_msgs, nmsgs);
+	EXPECT_EQ(stap_wait_acked(self->src), 0);
+	EXPECT_EQ(stap_inq(self->peer), 0);
+}
+
+/* 'P' messages go to src's peer, 'D' nowhere, the others to the sink */
+TEST_F(txr, mixed_verdicts)
+{
+	static const char tags[] = "rPrDrrPD";
+	char buf[8 * 600], want_sink[8 * 600], want_peer[8 * 600];
+	char got[8 * 600];
+	size_t n, off = 0, ns = 0, np = 0;
+	struct stap_stats st;
+	int i;
+
+	if (variant->parser != PARSE_LEN)
+		SKIP(return, "tags need the length parser");
+	ASSERT_EQ(tap_src(self->skel, self->src, self->tgt, variant->parser,
+			  0), 0);
+	for (i = 0; tags[i]; i++) {
+		n = tagged(buf + off, tags[i], 100 + 50 * i, i);
+		if (tags[i] == 'r')
+			memcpy(want_sink + ns, buf + off, n), ns += n;
+		else if (tags[i] == 'P')
+			memcpy(want_peer + np, buf + off, n), np += n;
+		off += n;
+	}
+	ASSERT_EQ(stap_write_all(self->src, buf, off), 0);
+	ASSERT_EQ(stap_read_all(self->sink, got, ns), 0);
+	EXPECT_EQ(memcmp(got, want_sink, ns), 0);
+	ASSERT_EQ(stap_read_all(self->peer, got, np), 0);
+	EXPECT_EQ(memcmp(got, want_peer, np), 0);
+	EXPECT_EQ(stap_wait_acked(self->src), 0);
+	EXPECT_EQ(stap_wait_acked(self->tgt), 0);
+	EXPECT_EQ(stap_inq(self->peer), 0);
+	EXPECT_EQ(stap_inq(self->sink), 0);
+	ASSERT_EQ(stap_get_stats(self->src, &st), 0);
+	EXPECT_EQ(st.tx_redirect_msgs, 4);
+	EXPECT_EQ(st.tx_redirect_bytes, ns);
+	EXPECT_EQ(st.tx_pass_msgs, 2);
+	EXPECT_EQ(st.tx_drop_msgs, 2);
+}
+
+/*
+ * The sink stops reading: the writer stops, with a bounded amount
+ * written and held; when the sink reads again, every byte arrives.
+ */
+TEST_F(txr, flow_control)
+{
+	char *buf = malloc(FLOW_SIZE), *got = malloc(FLOW_SIZE);
+	struct writer w = { .fd = self->src };
+	unsigned long nmsgs;
+	size_t at_rest;
+	pthread_t th;
+
+	ASSERT_NE(buf, NULL);
+	ASSERT_NE(got, NULL);
+	ASSERT_EQ(stap_set_bufs(self->sink, 32768), 0);
+	ASSERT_EQ(stap_set_bufs(self->tgt, 32768), 0);
+	ASSERT_EQ(stap_set_bufs(self->src, 32768), 0);
+	ASSERT_EQ(tap_src(self->skel, self->src, self->tgt, variant->parser,
+			  0), 0);
+	w.buf = buf;
+	w.len = random_stream(variant->parser, buf, FLOW_SIZE, 6, &nmsgs);
+	ASSERT_EQ(pthread_create(&th, NULL, writer_run, &w), 0);
+
+	at_rest = wait_rest(&w);
+	TH_LOG("at rest: %zu of %zu bytes written; src wmem %u, tgt wmem %u",
+	       at_rest, w.len, meminfo(self->src, SK_MEMINFO_WMEM_QUEUED),
+	       meminfo(self->tgt, SK_MEMINFO_WMEM_QUEUED));
+	EXPECT_LT(at_rest, FLOW_BOUND);
+	EXPECT_LE(meminfo(self->tgt, SK_MEMINFO_WMEM_QUEUED),
+		  2 * meminfo(self->tgt, SK_MEMINFO_SNDBUF));
+	EXPECT_LE(meminfo(self->src, SK_MEMINFO_FWD_ALLOC) +
+		  meminfo(self->src, SK_MEMINFO_WMEM_QUEUED),
+		  2 * meminfo(self->src, SK_MEMINFO_SNDBUF) + 65536);
+
+	ASSERT_EQ(stap_read_all(self->sink, got, w.len), 0);
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	ASSERT_EQ(w.err, 0);
+	ASSERT_EQ(memcmp(got, buf, w.len), 0);
+	free(buf);
+	free(got);
+}
+
+/* Write non-blocking until EAGAIN. Return: bytes written. */
+static size_t fill_nonblock(int fd, const char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = send(fd, buf + off, len - off < 4096 ? len - off : 4096,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0)
+			break;
+		off += n;
+	}
+	return off;
+}
+
+static bool pollout(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLOUT);
+}
+
+/*
+ * Non-blocking: a target without room gives EAGAIN and no POLLOUT; once
+ * the sink has read, POLLOUT comes back and nothing was lost.
+ */
+TEST_F(txr, nonblocking_poll)
+{
+	char *buf = malloc(FLOW_SIZE), *got = malloc(FLOW_SIZE);
+	unsigned long nmsgs;
+	size_t len, done, n;
+
+	ASSERT_NE(buf, NULL);
+	ASSERT_NE(got, NULL);
+	ASSERT_EQ(stap_set_bufs(self->sink, 32768), 0);
+	ASSERT_EQ(stap_set_bufs(self->tgt, 32768), 0);
+	ASSERT_EQ(tap_src(self->skel, self->src, self->tgt, variant->parser,
+			  0), 0);
+	len = random_stream(variant->parser, buf, FLOW_SIZE, 7, &nmsgs);
+	/* Until TCP's buffers on the way are full too: no byte for 1 s */
+	done = fill_nonblock(self->src, buf, len);
+	for (;;) {
+		poll(NULL, 0, 1000);
+		n = fill_nonblock(self->src, buf + done, len - done);
+		if (!n)
+			break;
+		done += n;
+	}
+	TH_LOG("%zu of %zu bytes taken", done, len);
+	ASSERT_LT(done, FLOW_BOUND);
+	/* The sink gets the messages framed */
+	done = whole_msgs(variant->parser, buf, done);
+	EXPECT_EQ(send(self->src, buf + done, len - done,
+		       MSG_DONTWAIT | MSG_NOSIGNAL), -1);
+	EXPECT_EQ(errno, EAGAIN);
+	EXPECT_FALSE(pollout(self->src, 0));
+	ASSERT_EQ(stap_read_all(self->sink, got, done), 0);
+	EXPECT_TRUE(pollout(self->src, STAP_WAIT_SECS * 1000));
+	EXPECT_EQ(memcmp(got, buf, done), 0);
+	free(buf);
+	free(got);
+}
+
+/* A copy target: every message reaches src's peer and the sink */
+TEST_F(txr, copy_exact_bytes)
+{
+	char *buf = malloc(STREAM_SIZE), *got = malloc(STREAM_SIZE);
+	char *copy = malloc(STREAM_SIZE);
+	struct stap_stats st;
+	unsigned long nmsgs;
+	size_t len;
+
+	ASSERT_NE(buf, NULL);
+	ASSERT_NE(got, NULL);
+	ASSERT_NE(copy, NULL);
+	ASSERT_EQ(stap_set_bufs(self->tgt, 1 << 20), 0);
+	ASSERT_EQ(tap_src(self->skel, self->src, self->tgt, variant->parser,
+			  STAP_TARGET_COPY), 0);
+	len = random_stream(variant->parser, buf, STREAM_SIZE, 10, &nmsgs);
+	ASSERT_EQ(lockstep(variant->parser, self->src, buf, len, 32768,
+			   self->peer, got, self->sink, copy), 0);
+	EXPECT_EQ(memcmp(got, buf, len), 0);
+	EXPECT_EQ(memcmp(copy, buf, len), 0);
+	ASSERT_EQ(stap_get_stats(self->src, &st), 0);
+	EXPECT_EQ(st.tx_pass_bytes, len);
+	EXPECT_EQ(st.tx_redirect_bytes, len);
+	EXPECT_EQ(st.tx_redirect_msgs, st.tx_pass_msgs);
+	EXPECT_EQ(st.copies_lost, 0);
+	if (variant->parser == PARSE_LEN)
+		EXPECT_EQ(st.tx_pass_msgs, nmsgs);
+}
+
+/* @got is whole messages of @buf, in order, some left out */
+static bool is_subsequence(const char *buf, size_t len, const char *got,
+			   size_t glen)
+{
+	size_t off = 0, goff = 0, n, gn;
+	const char *m, *g;
+
+	while ((g = next_lp(got, glen, &goff, &gn))) {
+		do {
+			m = next_lp(buf, len, &off, &n);
+		} while (m && (n != gn || memcmp(m, g, n)));
+		if (!m)
+			return false;
+	}
+	return goff == glen;
+}
+
+/*
+ * A mirror that does not read loses copies, counted, and never slows the
+ * connection: src's peer gets every byte while the sink reads nothing;
+ * then the sink gets whole copies, in order.
+ */
+TEST_F(txr, copy_lost_never_slows)
+{
+	char *buf = malloc(STREAM_SIZE), *got = malloc(STREAM_SIZE);
+	struct writer w = { .fd = self->src };
+	struct stap_stats st;
+	unsigned long nmsgs;
+	pthread_t th;
+
+	if (variant->parser != PARSE_LEN)
+		SKIP(return, "whole copies need the length parser");
+	ASSERT_NE(buf, NULL);
+	ASSERT_NE(got, NULL);
+	ASSERT_EQ(stap_set_bufs(self->sink, 16384), 0);
+	ASSERT_EQ(stap_set_bufs(self->tgt, 16384), 0);
+	ASSERT_EQ(tap_src(self->skel, self->src, self->tgt, variant->parser,
+			  STAP_TARGET_COPY), 0);
+	w.buf = buf;
+	w.len = random_stream(variant->parser, buf, STREAM_SIZE, 11, &nmsgs);
+	ASSERT_EQ(pthread_create(&th, NULL, writer_run, &w), 0);
+	ASSERT_EQ(stap_read_all(self->peer, got, w.len), 0);
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	ASSERT_EQ(w.err, 0);
+	EXPECT_EQ(memcmp(got, buf, w.len), 0);
+
+	ASSERT_EQ(stap_get_stats(self->src, &st), 0);
+	TH_LOG("%llu of %lu copies lost", st.copies_lost, nmsgs);
+	EXPECT_GT(st.copies_lost, 0);
+	EXPECT_EQ(st.tx_redirect_msgs + st.copies_lost, nmsgs);
+	EXPECT_EQ(st.tx_pass_msgs, nmsgs);
+	EXPECT_EQ(st.redirect_errors, 0);
+	ASSERT_LT(st.tx_redirect_bytes, w.len);
+	ASSERT_EQ(stap_read_all(self->sink, got, st.tx_redirect_bytes), 0);
+	EXPECT_TRUE(is_subsequence(buf, w.len, got, st.tx_redirect_bytes));
+	EXPECT_EQ(stap_wait_acked(self->tgt), 0);
+	EXPECT_EQ(stap_inq(self->sink), 0);
+	free(buf);
+	free(got);
+}
+
+/*
+ * shutdown(SHUT_WR) and close() of src hand the messages held for the
+ * target over, room or not: the sink gets every byte src took.
+ */
+static void held_at_end(struct __test_metadata *_metadata,
+			struct _test_data_txr *self, enum parser p,
+			bool do_close)
+{
+	char *buf = malloc(FLOW_SIZE), *got = malloc(FLOW_SIZE);
+	unsigned long nmsgs;
+	struct stap_stats st;
+	size_t len, done, n;
+
+	ASSERT_NE(buf, NULL);
+	ASSERT_NE(got, NULL);
+	ASSERT_EQ(stap_set_bufs(self->sink, 32768), 0);
+	ASSERT_EQ(stap_set_bufs(self->tgt, 32768), 0);
+	ASSERT_EQ(tap_src(self->skel, self->src, self->tgt, p, 0), 0);
+	len = random_stream(p, buf, FLOW_SIZE, 8, &nmsgs);
+	done = fill_nonblock(self->src, buf, len);
+	ASSERT_EQ(stap_wait_until((n = fill_nonblock(self->src, buf + done,
+						     len - done),
+				   done += n, n == 0 && errno == EAGAIN)), 0);
+	/* The message cut by the end is dropped */
+	done = whole_msgs(p, buf, done);
+	ASSERT_EQ(stap_get_stats(self->src, &st), 0);
+	if (do_close) {
+		close(self->src);
+		self->src = -1;
+	} else {
+		ASSERT_EQ(shutdown(self->src, SHUT_WR), 0);
+	}
+	ASSERT_EQ(stap_read_all(self->sink, got, done), 0);
+	EXPECT_EQ(memcmp(got, buf, done), 0);
+	/* The peer gets src's FIN */
+	EXPECT_EQ(recv(self->peer, got, 1, 0), 0);
+	free(buf);
+	free(got);
+}
+
+TEST_F(txr, shutdown_sends_held)
+{
+	held_at_end(_metadata, self, variant->parser, false);
+}
+
+TEST_F(txr, close_sends_held)
+{
+	held_at_end(_metadata, self, variant->parser, true);
+}
+
+/*
+ * The target closes while src's writer waits for it: the held messages
+ * and those after fail, counted, and the writer goes on.
+ */
+TEST_F(txr, target_closed_writer_goes_on)
+{
+	char *buf = malloc(FLOW_SIZE);
+	struct writer w = { .fd = self->src };
+	struct stap_stats st;
+	unsigned long nmsgs;
+	pthread_t th;
+
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(stap_set_bufs(self->sink, 32768), 0);
+	ASSERT_EQ(stap_set_bufs(self->tgt, 32768), 0);
+	ASSERT_EQ(tap_src(self->skel, self->src, self->tgt, variant->parser,
+			  0), 0);
+	w.buf = buf;
+	w.len = random_stream(variant->parser, buf, FLOW_SIZE, 12, &nmsgs);
+	ASSERT_EQ(pthread_create(&th, NULL, writer_run, &w), 0);
+	wait_rest(&w);
+	ASSERT_LT(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE), w.len);
+	close(self->tgt);
+	self->tgt = -1;
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	EXPECT_EQ(w.err, 0);
+	EXPECT_EQ(w.done, w.len);
+	ASSERT_EQ(stap_get_stats(self->src, &st), 0);
+	EXPECT_GT(st.redirect_errors, 0);
+	EXPECT_EQ(st.tx_drop_msgs, st.redirect_errors);
+	EXPECT_EQ(st.tx_redirect_bytes + st.tx_drop_bytes, w.len);
+	free(buf);
+}
+
 FIXTURE(rdr_err)
 {
 	struct stap_test_bpf *skel;
@@ -769,6 +1267,8 @@ TEST_F(rdr_err, bad_targets)
 	EXPECT_EQ(targets_errno(self->src, t, sizeof(t[0]) - 1), EINVAL);
 	t[0].flags = 0x80;
 	EXPECT_EQ(targets_errno(self->src, t, sizeof(t[0])), EINVAL);
+	t[0].flags = STAP_TARGET_COPY | STAP_TARGET_DISCONNECT;
+	EXPECT_EQ(targets_errno(self->src, t, sizeof(t[0])), 0);
 	t[0].flags = 0;
 	t[0].cookie = 1;
 	EXPECT_EQ(targets_errno(self->src, t, sizeof(t[0])), EINVAL);
@@ -817,7 +1317,8 @@ TEST_F(rdr_err, other_netns)
 }
 
 /* A send verdict cannot redirect: it is a bad verdict, dropped */
-TEST_F(rdr_err, send_redirect_is_bad)
+/* A send verdict naming a target that is not there: dropped, counted */
+TEST_F(rdr_err, send_bad_index)
 {
 	char buf[16] = "0123456789abcdef";
 	struct stap_stats st;
@@ -830,12 +1331,22 @@ TEST_F(rdr_err, send_redirect_is_bad)
 	vfd = bpf_program__fd(self->skel->progs.verdict_redirect);
 	ASSERT_EQ(stap_tap_tx(self->src, -1, vfd), 0);
 	ASSERT_EQ(set_targets(self->src, &self->tpeer, 1, 0), 0);
+	self->skel->bss->redirect_idx = 1;
+	ASSERT_EQ(send(self->src, buf, sizeof(buf), 0), sizeof(buf));
+	ASSERT_EQ(stap_get_stats(self->src, &st), 0);
+	EXPECT_EQ(st.bad_verdicts, 0);
+	EXPECT_EQ(st.redirect_errors, 1);
+	EXPECT_EQ(st.tx_drop_msgs, 1);
+	EXPECT_EQ(st.tx_redirect_msgs, 0);
+	EXPECT_EQ(stap_wait_acked(self->src), 0);
+	EXPECT_EQ(stap_inq(self->peer), 0);
+	EXPECT_EQ(stap_inq(self->tgt), 0);
+	/* A verdict value past the index byte is a bad verdict */
+	self->skel->bss->redirect_idx = 256;
 	ASSERT_EQ(send(self->src, buf, sizeof(buf), 0), sizeof(buf));
 	ASSERT_EQ(stap_get_stats(self->src, &st), 0);
 	EXPECT_EQ(st.bad_verdicts, 1);
-	EXPECT_EQ(st.tx_drop_msgs, 1);
-	EXPECT_EQ(stap_wait_acked(self->src), 0);
-	EXPECT_EQ(stap_inq(self->peer), 0);
+	EXPECT_EQ(st.tx_drop_msgs, 2);
 }
 
 #include "stap_main.h"
